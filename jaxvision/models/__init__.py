@@ -1,0 +1,35 @@
+"""Flax linen modules of the lineage; `get_model(name, **kw)` builds one by name.
+
+Contract (every model): construction settings are module attributes (`num_classes`,
+`dtype` for compute, `param_dtype` for storage); `__call__(x, *, train)` takes NHWC images and
+returns logits; BatchNorm statistics live in the `batch_stats` collection.
+"""
+
+from typing import Any
+
+import flax.linen as nn
+
+from jaxvision.models import lenet
+from jaxvision.models.registry import ModelSpec, build, unknown_model_error
+
+MODELS: dict[str, ModelSpec] = {}
+for _module in (lenet,):
+  MODELS.update(_module.MODELS)
+
+
+def get_model(name: str, **kwargs: Any) -> nn.Module:
+  """Builds the registered model `name`; KeyError (listing valid names) if unknown."""
+  return build(MODELS, name, **kwargs)
+
+
+def list_models() -> list[str]:
+  return sorted(MODELS)
+
+
+def default_input_shape(name: str) -> tuple[int, int, int]:
+  if name not in MODELS:
+    raise unknown_model_error(name, list(MODELS))
+  return MODELS[name].input_shape
+
+
+__all__ = ["MODELS", "ModelSpec", "get_model", "list_models", "default_input_shape"]
