@@ -1,0 +1,113 @@
+"""The `jaxvision` command: train, eval, models.
+
+  jaxvision train --config configs/NAME.py --workdir DIR [--config.KEY=VALUE ...]
+  jaxvision eval  --config configs/NAME.py --workdir DIR
+  jaxvision models [--json]
+
+User mistakes print one line, `jaxvision: error: ...`, and exit with status 2.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+from jaxvision.errors import UserError  # noqa: E402
+
+
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="jaxvision", description=__doc__.split("\n")[0])
+  sub = parser.add_subparsers(dest="command", required=True)
+  for name, help_text in (("train", "train (resuming from the workdir's latest checkpoint)"),
+                          ("eval", "evaluate the workdir's latest checkpoint on the test split")):
+    p = sub.add_parser(name, help=help_text,
+                       epilog="Override any config value with --config.KEY=VALUE.")
+    p.add_argument("--config", required=True, help="configs/NAME.py[:ARG]")
+    p.add_argument("--workdir", required=True, help="folder for checkpoints and metrics")
+    p.add_argument("--cpu-devices", type=int, default=0,
+                   help="simulate N devices on the CPU (testing data parallelism)")
+    p.add_argument("--coordinator_address", default=None, help="multi-host: HOST:PORT")
+    p.add_argument("--num_processes", type=int, default=None)
+    p.add_argument("--process_id", type=int, default=None)
+  p = sub.add_parser("models", help="list the models with parameters and GFLOPs")
+  p.add_argument("--json", action="store_true", help="print a JSON list")
+  return parser
+
+
+def _start_jax(args) -> None:
+  import jax
+
+  if args.cpu_devices:
+    jax.config.update("jax_num_cpu_devices", args.cpu_devices)
+  from jaxvision.parallel import distributed
+
+  distributed.initialize(args.coordinator_address, args.num_processes, args.process_id)
+
+
+def _load_config(args, overrides):
+  from jaxvision.config_loading import apply_overrides, load_config_file
+
+  config = load_config_file(args.config)
+  apply_overrides(config, overrides)
+  return config
+
+
+def _print_metrics(title: str, metrics: dict) -> None:
+  import jax
+
+  if jax.process_index() != 0:
+    return
+  shown = ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                    for k, v in metrics.items())
+  print(f"{title}: {shown}", flush=True)
+
+
+def _models(as_json: bool) -> None:
+  from jaxvision import models
+
+  try:
+    from jaxvision.inspect_models import describe_models
+  except ImportError:  # the zoo's summary module has not landed in this checkout
+    rows = [{"name": n, "input_shape": list(models.default_input_shape(n))}
+            for n in models.list_models()]
+  else:
+    rows = describe_models()
+  if as_json:
+    print(json.dumps(rows, indent=1))
+    return
+  for row in rows:
+    params = f"{row['params']:>13,}" if "params" in row else ""
+    gflops = f"{row['gflops']:>9.3f}" if "gflops" in row else ""
+    print(f"{row['name']:<16}{params}  {gflops}  {tuple(row['input_shape'])}")
+
+
+def main(argv=None) -> int:
+  args, rest = _parser().parse_known_args(argv)
+  try:
+    if args.command == "models":
+      if rest:
+        raise UserError(f"unrecognised arguments: {' '.join(rest)}")
+      _models(args.json)
+      return 0
+    config = _load_config(args, rest)
+    _start_jax(args)
+    from jaxvision.train import loop
+
+    if args.command == "train":
+      _print_metrics("final test", loop.train_and_evaluate(config, args.workdir))
+    else:
+      _print_metrics("test", loop.evaluate_workdir(config, args.workdir))
+    return 0
+  except UserError as e:
+    print(f"jaxvision: error: {e}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    print("jaxvision: interrupted", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":
+  sys.exit(main())

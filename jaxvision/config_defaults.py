@@ -1,0 +1,54 @@
+"""The top-level names every experiment config shares, with their defaults.
+
+Config files in configs/ start from `base_config()` and change what their experiment needs,
+so every experiment reads the same way and an override of a misspelt key is an error.
+"""
+
+import ml_collections
+
+
+def base_data_config() -> ml_collections.ConfigDict:
+  return ml_collections.ConfigDict({
+      "name": "digits",        # digits | fashion_mnist | folder | tfds:NAME
+      "dir": "",               # data_dir for TFDS, the IDX folder, or the image-folder root
+      "download": False,       # TFDS only: allow a network download
+      "image_key": "image",    # TFDS feature names
+      "label_key": "label",
+      "channels": 3,           # image folder only
+      "image_size": 32,        # what the model sees (height = width)
+      "resize": "bilinear",    # pad | bilinear | center_crop | none
+      "augment": (),           # ops in order: random_crop, random_resized_crop, flip, ...
+      "crop_padding": 4,       # for random_crop
+      "color_jitter": 0.4,     # strength for color_jitter
+      "mean": (0.5,),          # normalisation after scaling pixels to [0, 1]
+      "std": (0.5,),
+  })
+
+
+def base_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.model = ml_collections.ConfigDict({"name": "lenet5"})
+  config.data = base_data_config()
+  config.objective = "supervised"
+  config.batch_size = 128          # global, over all devices and hosts
+  config.eval_batch_size = 512     # global
+  config.num_train_steps = -1      # > 0 wins over num_epochs
+  config.num_epochs = 10.0
+  config.optimizer = "sgd"         # sgd | adam | adamw | rmsprop | lars
+  config.learning_rate = 0.1
+  config.momentum = 0.9
+  config.nesterov = False
+  config.weight_decay = 0.0
+  config.schedule = "cosine"       # constant | cosine | step
+  config.warmup_steps = 0
+  config.lr_decay_at = (0.5, 0.75)  # fractions of training, for schedule=step
+  config.lr_decay_factor = 0.1
+  config.label_smoothing = 0.0
+  config.aux_loss_weight = 0.3
+  config.dtype = "float32"         # compute dtype; parameters stay float32
+  config.seed = 0
+  config.log_every_steps = 100
+  config.eval_every_steps = 1000
+  config.checkpoint_every_steps = 1000
+  config.keep_checkpoints = 3
+  return config

@@ -1,0 +1,1 @@
+"""Evaluation: classification accuracy now; linear probe, kNN and zero-shot as methods land."""

@@ -1,0 +1,6 @@
+"""Device mesh, shardings, multi-host initialisation, host -> global arrays."""
+
+from jaxvision.parallel.mesh import (batch_sharding, global_batch, make_mesh,
+                                     replicated_sharding)
+
+__all__ = ["batch_sharding", "global_batch", "make_mesh", "replicated_sharding"]

@@ -1,0 +1,1 @@
+"""Training: state, optimiser, the one train step, and the loop (init -> restore -> loop -> eval)."""

@@ -1,0 +1,199 @@
+"""init -> restore -> loop -> eval. The same code on a laptop CPU, a GPU box or a TPU pod.
+
+Everything that can be wrong with the input (dataset, config values, workdir) is checked
+before the first step, so a mistake costs seconds, not a compiled model.
+"""
+
+import dataclasses
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxvision import models, objectives
+from jaxvision.checkpoint import Checkpointer, check_run_info
+from jaxvision.data import pipeline, sources, views
+from jaxvision.errors import UserError
+from jaxvision.evaluate.classification import evaluate, make_eval_step
+from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
+from jaxvision.train.metrics_log import MetricsLog
+from jaxvision.train.optim import make_optimizer
+from jaxvision.train.state import count_params, create_state
+from jaxvision.train.step import compile_train_step
+
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
+
+
+@dataclasses.dataclass
+class Experiment:
+  config: object
+  workdir: str
+  source: sources.Source
+  model: object
+  mesh: object
+  total_steps: int
+  input_shape: tuple[int, int, int]
+
+
+def _positive(config, key):
+  value = config[key]
+  if not isinstance(value, (int, float)) or value <= 0:
+    raise UserError(f"{key} must be positive, got {value!r}")
+
+
+def build_experiment(config, workdir: str) -> Experiment:
+  """Validates the config against the data and devices; builds the model."""
+  if not workdir:
+    raise UserError("--workdir is required: the folder for checkpoints and metrics")
+  for key in ("batch_size", "log_every_steps", "eval_every_steps", "checkpoint_every_steps"):
+    _positive(config, key)
+  mesh = make_mesh()
+  devices = mesh.size
+  for key in ("batch_size", "eval_batch_size"):
+    if config[key] % devices:
+      raise UserError(f"{key}={config[key]} is not divisible by the {devices} devices; "
+                      f"use a multiple of {devices}, e.g. {devices * max(1, config[key] // devices)}")
+  if config.dtype not in DTYPES:
+    raise UserError(f"unknown dtype {config.dtype!r}; valid: {', '.join(DTYPES)}")
+  source = sources.get_source(config.data)
+  views.check_augment(tuple(config.data.augment))
+  steps_per_epoch = source.num_examples["train"] // config.batch_size
+  if config.num_train_steps > 0:
+    total_steps = config.num_train_steps
+  elif config.num_epochs > 0:
+    total_steps = max(1, math.ceil(config.num_epochs * steps_per_epoch))
+  else:
+    raise UserError("set num_train_steps or num_epochs to a positive number")
+  if steps_per_epoch == 0:
+    raise UserError(f"batch_size={config.batch_size} exceeds the {source.num_examples['train']}"
+                    " training examples; use a smaller batch_size")
+  kwargs = {k: v for k, v in config.model.items() if k != "name"}
+  try:
+    model = models.get_model(config.model.name, num_classes=source.num_classes,
+                             dtype=DTYPES[config.dtype], **kwargs)
+  except KeyError as e:
+    raise UserError(e.args[0]) from None
+  except TypeError as e:
+    raise UserError(f"model {config.model.name!r} does not take these settings: {e}") from None
+  channels = source.image_shape[-1]
+  input_shape = (config.data.image_size, config.data.image_size, channels)
+  return Experiment(config, workdir, source, model, mesh, total_steps, input_shape)
+
+
+def _run_info(exp: Experiment) -> dict:
+  return {"model": exp.config.model.name, "num_classes": exp.source.num_classes,
+          "model_settings": {k: v for k, v in exp.config.model.items() if k != "name"},
+          "input_shape": list(exp.input_shape)}
+
+
+def _init_state(exp: Experiment, tx, rng):
+  init = jax.jit(lambda r: create_state(exp.model, tx, r, exp.input_shape),
+                 out_shardings=replicated_sharding(exp.mesh))
+  try:
+    return init(rng)
+  except ValueError as e:  # e.g. an image too small for the architecture
+    raise UserError(f"model {exp.config.model.name!r} cannot take "
+                    f"{exp.input_shape} inputs: {str(e).splitlines()[0]}") from None
+
+
+def _eval_view(exp):
+  return views.single_view(exp.config.data, train=False)
+
+
+def run_eval(exp: Experiment, eval_step, state, split: str = "test") -> dict:
+  variables = {"params": state.params, **state.model_state}
+  local = exp.config.eval_batch_size // jax.process_count()
+  batches = pipeline.eval_batches(exp.source, _eval_view(exp), split=split, local_batch=local,
+                                  process_index=jax.process_index(),
+                                  process_count=jax.process_count())
+  return evaluate(eval_step, variables, batches, exp.mesh)
+
+
+def _make_eval_step(exp):
+  return make_eval_step(lambda v, x: exp.model.apply(v, x, train=False), exp.mesh)
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  """Trains to config's step count, resuming from WORKDIR; returns the final test metrics."""
+  exp = build_experiment(config, workdir)
+  check_run_info(workdir, _run_info(exp))
+  tx, schedule = make_optimizer(config, exp.total_steps)
+  init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
+  state = _init_state(exp, tx, init_rng)
+  checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
+  restored = checkpointer.restore(state)
+  if restored is not None:
+    state = restored
+  start_step = int(jax.device_get(state.step))
+  objective = objectives.get_objective(config.objective, exp.model, config)
+  train_step = compile_train_step(exp.mesh, loss_fn=objective.loss_fn, tx=tx,
+                                  schedule=schedule, base_rng=step_rng)
+  eval_step = _make_eval_step(exp)
+  log = MetricsLog(workdir, start_step=start_step, total_steps=exp.total_steps)
+  if jax.process_index() == 0:
+    where = f"resuming at step {start_step}" if start_step else "starting"
+    print(f"{config.model.name}: {count_params(state.params):,} parameters, "
+          f"{exp.source.name} ({exp.source.num_examples['train']:,} train images), "
+          f"{exp.mesh.size} device(s), {exp.total_steps} steps; {where}", flush=True)
+  local_batch = config.batch_size // jax.process_count()
+  batches = pipeline.train_batches(
+      exp.source, views.single_view(config.data, train=True), local_batch=local_batch,
+      seed=config.seed, start_step=start_step, process_index=jax.process_index(),
+      process_count=jax.process_count())
+  pending, timer, timed_steps, final = [], time.time(), 0, None
+  try:
+    for step in range(start_step + 1, exp.total_steps + 1):
+      state, metrics = train_step(state, global_batch(next(batches), exp.mesh))
+      pending.append(metrics)
+      timed_steps += 1
+      if step == start_step + 1:  # Leave compilation out of the throughput.
+        jax.block_until_ready(state)
+        timer, timed_steps = time.time(), 0
+      if step % config.log_every_steps == 0 or step == exp.total_steps:
+        means = {k: float(np.mean([float(m[k]) for m in pending])) for k in pending[0]}
+        pending = []
+        if not math.isfinite(means["loss"]):
+          raise UserError(f"training diverged: loss is {means['loss']} at step {step}; "
+                          f"the last good checkpoint is kept in {checkpointer.directory}; "
+                          "lower learning_rate or add warmup_steps")
+        if timed_steps:
+          means["images_per_sec"] = timed_steps * config.batch_size / (time.time() - timer)
+        timer, timed_steps = time.time(), 0
+        log.write(step, "train", means)
+      if step % config.eval_every_steps == 0 or step == exp.total_steps:
+        final = run_eval(exp, eval_step, state)
+        log.write(step, "test", final)
+        timer, timed_steps = time.time(), 0
+      if step % config.checkpoint_every_steps == 0 or step == exp.total_steps:
+        checkpointer.save(state)
+  finally:
+    checkpointer.close()
+    log.close()
+  if final is None:
+    print(f"already trained to step {start_step}; evaluating the final checkpoint", flush=True)
+    final = run_eval(exp, eval_step, state)
+  return final
+
+
+def evaluate_workdir(config, workdir: str, split: str = "test") -> dict:
+  """Evaluates the latest checkpoint in WORKDIR on the full `split`."""
+  if workdir and not os.path.isdir(os.path.join(workdir, "checkpoints")):
+    raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
+                    f"jaxvision train --config ... --workdir {workdir}")
+  exp = build_experiment(config, workdir)
+  check_run_info(workdir, _run_info(exp), record=False)
+  tx, _ = make_optimizer(config, exp.total_steps)
+  state = _init_state(exp, tx, jax.random.key(config.seed))
+  checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
+  try:
+    restored = checkpointer.restore(state)
+  finally:
+    checkpointer.close()
+  if restored is None:
+    raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
+                    f"jaxvision train --config ... --workdir {workdir}")
+  metrics = run_eval(exp, _make_eval_step(exp), restored, split)
+  return dict(metrics, step=int(jax.device_get(restored.step)))

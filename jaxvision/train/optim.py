@@ -1,0 +1,53 @@
+"""Optax optimisers and learning-rate schedules named by the config."""
+
+import optax
+
+from jaxvision.errors import UserError
+
+SCHEDULES = ("constant", "cosine", "step")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "lars")
+
+
+def make_schedule(config, total_steps: int) -> optax.Schedule:
+  """config.schedule after config.warmup_steps of linear warm-up from 0."""
+  lr = config.learning_rate
+  warmup = min(config.warmup_steps, total_steps)
+  decay_steps = max(total_steps - warmup, 1)
+  if config.schedule == "constant":
+    main = optax.constant_schedule(lr)
+  elif config.schedule == "cosine":
+    main = optax.cosine_decay_schedule(lr, decay_steps)
+  elif config.schedule == "step":
+    # Decay by config.lr_decay_factor at each fraction of training in config.lr_decay_at
+    # (e.g. ResNet on CIFAR: x0.1 at 50% and 75%).
+    boundaries = {int(f * decay_steps): config.lr_decay_factor for f in config.lr_decay_at}
+    main = optax.piecewise_constant_schedule(lr, boundaries)
+  else:
+    raise UserError(f"unknown schedule {config.schedule!r}; valid: {', '.join(SCHEDULES)}")
+  if warmup == 0:
+    return main
+  return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
+
+
+def make_optimizer(config, total_steps: int):
+  """Returns (tx, schedule). Weight decay for SGD is L2 in the gradient, as in the papers."""
+  if config.learning_rate <= 0:
+    raise UserError(f"learning_rate must be positive, got {config.learning_rate}")
+  schedule = make_schedule(config, total_steps)
+  name, wd = config.optimizer, config.weight_decay
+  if name == "sgd":
+    tx = optax.chain(optax.add_decayed_weights(wd) if wd else optax.identity(),
+                     optax.sgd(schedule, momentum=config.momentum or None,
+                               nesterov=config.get("nesterov", False)))
+  elif name == "adam":
+    tx = optax.chain(optax.add_decayed_weights(wd) if wd else optax.identity(),
+                     optax.adam(schedule))
+  elif name == "adamw":
+    tx = optax.adamw(schedule, weight_decay=wd)
+  elif name == "rmsprop":
+    tx = optax.rmsprop(schedule, decay=0.9, momentum=config.momentum, eps=1.0)
+  elif name == "lars":
+    tx = optax.lars(schedule, weight_decay=wd, momentum=config.momentum)
+  else:
+    raise UserError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
+  return tx, schedule
