@@ -1,0 +1,128 @@
+"""The input pipeline: sources, determinism in (seed, step), host shards, eval padding."""
+
+import numpy as np
+import pytest
+
+from jaxvision.config_defaults import base_data_config
+from jaxvision.data import pipeline, sources, views
+from jaxvision.errors import UserError
+
+
+def numbered_source(n=50):
+  """Images whose pixel (0, 0, 0) holds the example's index: identity survives the pipeline."""
+  images = np.zeros((n, 4, 4, 1), np.uint8)
+  images[:, 0, 0, 0] = np.arange(n)
+  labels = np.arange(n) % 3
+  return sources.array_source("numbered", {"train": (images, labels), "test": (images, labels)},
+                              ["a", "b", "c"])
+
+
+def identity_view():
+  data = base_data_config()
+  data.image_size, data.resize, data.mean, data.std = 4, "none", (0.0,), (1.0 / 255,)
+  return views.single_view(data, train=False)
+
+
+def ids(batch):
+  return np.rint(batch["image"][:, 0, 0, 0]).astype(int).tolist()
+
+
+def take(iterator, k):
+  return [next(iterator) for _ in range(k)]
+
+
+def test_same_seed_same_batches_and_resume_skips_exactly():
+  src, view = numbered_source(), identity_view()
+  full = take(pipeline.train_batches(src, view, local_batch=8, seed=3), 20)
+  again = take(pipeline.train_batches(src, view, local_batch=8, seed=3), 20)
+  resumed = take(pipeline.train_batches(src, view, local_batch=8, seed=3, start_step=13), 7)
+  assert [ids(b) for b in full] == [ids(b) for b in again]
+  assert [ids(b) for b in full[13:]] == [ids(b) for b in resumed]
+  other = take(pipeline.train_batches(src, view, local_batch=8, seed=4), 20)
+  assert [ids(b) for b in full] != [ids(b) for b in other]
+
+
+def test_each_epoch_is_a_permutation_in_a_new_order():
+  src, view = numbered_source(48), identity_view()
+  batches = take(pipeline.train_batches(src, view, local_batch=8, seed=0), 12)
+  epoch1 = sum((ids(b) for b in batches[:6]), [])
+  epoch2 = sum((ids(b) for b in batches[6:]), [])
+  assert sorted(epoch1) == sorted(epoch2) == list(range(48))
+  assert epoch1 != epoch2
+
+
+def test_augmentation_is_reproducible_on_resume():
+  src = sources.load_digits_source()
+  data = base_data_config()
+  data.augment, data.crop_padding = ("random_crop", "flip"), 3
+  view = views.single_view(data, train=True)
+  full = take(pipeline.train_batches(src, view, local_batch=16, seed=1), 5)
+  resumed = take(pipeline.train_batches(src, view, local_batch=16, seed=1, start_step=3), 2)
+  for a, b in zip(full[3:], resumed):
+    np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_host_shards_are_disjoint_and_cover_the_split():
+  src, view = numbered_source(50), identity_view()
+  seen = []
+  for host in range(2):
+    batches = take(pipeline.train_batches(src, view, local_batch=5, seed=0, process_index=host,
+                                          process_count=2), 5)  # one host epoch = 25
+    seen.append(set(sum((ids(b) for b in batches), [])))
+  assert seen[0].isdisjoint(seen[1])
+  assert seen[0] | seen[1] == set(range(50))
+
+
+@pytest.mark.parametrize("hosts", [1, 2, 3])
+def test_eval_covers_every_example_once_with_equal_batches(hosts):
+  src, view = numbered_source(50), identity_view()
+  counted, lengths = [], []
+  for host in range(hosts):
+    batches = list(pipeline.eval_batches(src, view, split="test", local_batch=8,
+                                         process_index=host, process_count=hosts))
+    lengths.append(len(batches))
+    for b in batches:
+      counted += [i for i, m in zip(ids(b), b["mask"]) if m]
+  assert sorted(counted) == list(range(50))
+  assert len(set(lengths)) == 1
+
+
+def test_digits_split_is_fixed_and_stratified():
+  src = sources.load_digits_source()
+  assert src.num_examples == {"train": 1437, "test": 360}
+  labels = np.concatenate([b["label"] for b in src.dataset("test").batch(360).as_numpy_iterator()])
+  counts = np.bincount(labels, minlength=10)
+  assert counts.min() >= 35 and counts.max() <= 37  # 360 stratified over ~180 per class
+
+
+def test_missing_fashion_mnist_names_the_fixes(tmp_path):
+  with pytest.raises(UserError) as e:
+    sources.load_fashion_mnist_source(str(tmp_path))
+  message = str(e.value)
+  assert str(tmp_path) in message and "dataset-fashion-mnist" in message
+  assert "data.download=True" in message and "data.dir" in message and "\n" not in message
+
+
+def test_image_folder_source(tmp_path):
+  import tensorflow as tf
+  for split in ("train", "test"):
+    for cls, value in (("cat", 10), ("dog", 200)):
+      folder = tmp_path / split / cls
+      folder.mkdir(parents=True)
+      png = tf.io.encode_png(np.full((6, 5, 3), value, np.uint8)).numpy()
+      (folder / "a.png").write_bytes(png)
+  src = sources.load_image_folder_source(str(tmp_path), channels=3)
+  assert src.class_names == ("cat", "dog") and src.num_examples == {"train": 2, "test": 2}
+  examples = list(src.dataset("test").as_numpy_iterator())
+  assert [int(e["label"]) for e in examples] == [0, 1]
+  assert examples[1]["image"].shape == (6, 5, 3) and examples[1]["image"].max() == 200
+
+
+def test_unknown_dataset_and_tfds_not_prepared_fail_fast(tmp_path):
+  data = base_data_config()
+  data.name = "mnist"
+  with pytest.raises(UserError, match="tfds:NAME"):
+    sources.get_source(data)
+  data.name, data.dir = "tfds:mnist", str(tmp_path)
+  with pytest.raises(UserError, match="data.download=True"):
+    sources.get_source(data)
