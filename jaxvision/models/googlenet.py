@@ -14,7 +14,9 @@ after every conv, 3c and 4e reduce the grid with stride-2 3x3 convs beside a max
 pass-through, 5b pools with max instead of average. The figure prints 576 channels after
 4c; its own columns sum to 608 (160+160+160+128), which the released Caffe model also
 has, so 4d reads 608 and 4e outputs 1056. No dropout and no auxiliary heads (the paper's
-accelerated network removed dropout); convs have no bias, since BN follows.
+accelerated network removed dropout); convs have no bias, since BN follows. The stem is a
+plain 7x7/2 conv as in the publicly released BN-Inception weights; Google's own network
+made that first layer depthwise-separable (figure 5's starred row; see the Xception paper).
 """
 
 import functools
