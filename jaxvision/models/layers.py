@@ -132,8 +132,8 @@ def make_norm(kind: str, *, train: bool, name: str, groups: int = 32, epsilon: f
   """The norm factory: 'batch' | 'layer' | 'instance' | 'group', all with params scale/bias.
 
   BatchNorm keeps running averages in `batch_stats` (Flax momentum = 1 - PyTorch momentum, so
-  0.9 is torchvision's 0.1); statistics are over the batch axis, which under jit on a
-  globally sharded batch is the global batch. Flax updates the running variance with the
+  0.9 is torchvision's 0.1); statistics span the batch and spatial axes -- under jit on a
+  globally sharded batch, the global batch. Flax updates the running variance with the
   biased batch variance where PyTorch uses the unbiased one: imported statistics are used
   as they are; only training from scratch differs, negligibly at batch sizes >= 32.
   """
