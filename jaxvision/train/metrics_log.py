@@ -76,7 +76,8 @@ class MetricsLog:
       self.bar.update(step - self.bar.n)
       self.bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4f}")
       return
-    text = " ".join(f"{k}={v:.4g}" for k, v in record.items() if k not in ("step", "split"))
+    text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) and not v.is_integer() else
+                    f"{k}={int(v)}" for k, v in record.items() if k not in ("step", "split"))
     line = f"step {step}/{self.total_steps} [{split}] {text}"
     if self.bar is not None:
       self.bar.write(line)
