@@ -8,6 +8,8 @@ mid-save leaves the previous checkpoint as the latest.
 
 import json
 import os
+import sys
+import time
 
 import flax
 import jax
@@ -42,9 +44,13 @@ class Checkpointer:
   """Saves and restores a TrainState as an Orbax 'state' item."""
 
   def __init__(self, workdir: str, *, max_to_keep: int = 3):
+    self.workdir = workdir
     self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
-    self.manager = ocp.CheckpointManager(self.directory, options=options)
+    # The handler named up front lets item_metadata() read shapes without restoring.
+    self.manager = ocp.CheckpointManager(
+        self.directory, options=options,
+        item_handlers={"state": ocp.StandardCheckpointHandler()})
 
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
@@ -54,24 +60,80 @@ class Checkpointer:
     if step in self.manager.all_steps():
       return
     state_dict = flax.serialization.to_state_dict(state)
-    self.manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state_dict)),
-                      force=force)
+    try:
+      self.manager.save(step, force=force,
+                        args=ocp.args.Composite(state=ocp.args.StandardSave(state_dict)))
+    except OSError as e:
+      raise UserError(f"could not write checkpoint {step} to {self.directory}: {e.strerror or e}"
+                      f"; the last good checkpoint ({self.latest_good()}) is intact") from None
+
+  def latest_good(self):
+    return max(self.manager.all_steps(), default="none")
 
   def restore(self, state, step: int | None = None):
-    """The checkpoint at `step` (default: latest) in the structure and sharding of `state`."""
-    step = self.latest_step() if step is None else step
-    if step is None:
-      return None
+    """The newest readable checkpoint (or `step`) in the structure and sharding of `state`.
+
+    A checkpoint that cannot be read (truncated file, missing entry) is reported, moved to
+    WORKDIR/checkpoints.corrupt/ (never deleted), and the one before it is tried.
+    """
     target = jax.tree.map(ocp.utils.to_shape_dtype_struct,
                           flax.serialization.to_state_dict(state))
+    steps = sorted(self.manager.all_steps(), reverse=True) if step is None else [step]
+    for candidate in steps:
+      self._check_fits(candidate, target)
+      try:
+        restored = self.manager.restore(
+            candidate, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
+      except Exception as e:  # Orbax/tensorstore raise many types for unreadable data.
+        if step is not None:
+          raise
+        self._set_aside(candidate, e)
+        continue
+      return flax.serialization.from_state_dict(state, restored)
+    return None
+
+  def _check_fits(self, step, target):
+    """A readable checkpoint of other shapes belongs to another model: refuse, keep it."""
     try:
-      restored = self.manager.restore(
-          step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
-    except (ValueError, KeyError, TypeError) as e:
-      raise UserError(f"checkpoint {self.directory}/{step} does not fit this model "
-                      f"({str(e).splitlines()[0][:200]}); use a new --workdir") from None
-    return flax.serialization.from_state_dict(state, restored)
+      stored = self.manager.item_metadata(step)["state"]
+      shapes = {jax.tree_util.keystr(k): tuple(v.shape)
+                for k, v in jax.tree_util.tree_leaves_with_path(stored)}
+    except Exception:  # unreadable metadata: restore() will find it corrupt
+      return
+    if not shapes:
+      return
+    wanted = {jax.tree_util.keystr(k): tuple(v.shape)
+              for k, v in jax.tree_util.tree_leaves_with_path(target)}
+    differing = [k for k in wanted if k in shapes and shapes[k] != wanted[k]]
+    missing = [k for k in wanted if k not in shapes]
+    if differing or missing:
+      first = differing[0] if differing else missing[0]
+      found = shapes.get(first, "missing")
+      raise UserError(f"checkpoint {self.directory}/{step} does not fit this model ({first}: "
+                      f"expected {wanted[first]}, found {found}); use a new --workdir")
+
+  def _set_aside(self, step, error):
+    corrupt_dir = os.path.join(self.workdir, "checkpoints.corrupt")
+    if jax.process_index() == 0:
+      os.makedirs(corrupt_dir, exist_ok=True)
+      destination = os.path.join(corrupt_dir, f"{step}-{int(time.time())}")
+      os.replace(os.path.join(self.directory, str(step)), destination)
+      reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+      print(f"jaxvision: warning: checkpoint {self.directory}/{step} is unreadable ({reason});"
+            f" moved to {destination}; trying the previous one", file=sys.stderr, flush=True)
+    if jax.process_count() > 1:
+      from jax.experimental import multihost_utils
+      multihost_utils.sync_global_devices(f"set_aside_{step}")
+    self.manager.reload()
 
   def close(self) -> None:
-    self.manager.wait_until_finished()
-    self.manager.close()
+    if self.manager is None:
+      return
+    manager, self.manager = self.manager, None
+    try:
+      manager.wait_until_finished()
+    except OSError as e:  # an asynchronous save failed (disk full, permissions)
+      raise UserError(f"could not finish writing a checkpoint to {self.directory}: "
+                      f"{e.strerror or e}; earlier checkpoints are intact") from None
+    finally:
+      manager.close()

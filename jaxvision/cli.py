@@ -15,12 +15,19 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from jaxvision.errors import UserError  # noqa: E402
+from jaxvision.errors import Stopped, UserError  # noqa: E402
+
+
+class _Parser(argparse.ArgumentParser):
+  """argparse, but a usage mistake is one line like every other user error."""
+
+  def error(self, message):
+    raise UserError(f"{message} (see '{self.prog} --help')")
 
 
 def _parser() -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(prog="jaxvision", description=__doc__.split("\n")[0])
-  sub = parser.add_subparsers(dest="command", required=True)
+  parser = _Parser(prog="jaxvision", description=__doc__.split("\n")[0])
+  sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
   for name, help_text in (("train", "train (resuming from the workdir's latest checkpoint)"),
                           ("eval", "evaluate the workdir's latest checkpoint on the test split")):
     p = sub.add_parser(name, help=help_text,
@@ -84,14 +91,24 @@ def _models(as_json: bool) -> None:
     print(f"{row['name']:<16}{params}  {gflops}  {tuple(row['input_shape'])}")
 
 
+def _check_distributed_flags(args) -> None:
+  given = [args.coordinator_address, args.num_processes, args.process_id]
+  if any(v is not None for v in given) and not all(v is not None for v in given):
+    raise UserError("--coordinator_address, --num_processes and --process_id go together; "
+                    "give all three, or none on TPU VMs and under SLURM")
+  if args.cpu_devices < 0:
+    raise UserError(f"--cpu-devices must be >= 0, got {args.cpu_devices}")
+
+
 def main(argv=None) -> int:
-  args, rest = _parser().parse_known_args(argv)
   try:
+    args, rest = _parser().parse_known_args(argv)
     if args.command == "models":
       if rest:
         raise UserError(f"unrecognised arguments: {' '.join(rest)}")
       _models(args.json)
       return 0
+    _check_distributed_flags(args)
     config = _load_config(args, rest)
     _start_jax(args)
     from jaxvision.train import loop
@@ -104,6 +121,9 @@ def main(argv=None) -> int:
   except UserError as e:
     print(f"jaxvision: error: {e}", file=sys.stderr)
     return 2
+  except Stopped as e:
+    print(f"jaxvision: {e}", file=sys.stderr)
+    return e.exit_code
   except KeyboardInterrupt:
     print("jaxvision: interrupted", file=sys.stderr)
     return 130

@@ -51,4 +51,5 @@ def base_config() -> ml_collections.ConfigDict:
   config.eval_every_steps = 1000
   config.checkpoint_every_steps = 1000
   config.keep_checkpoints = 3
+  config.preemption_grace_secs = 30.0  # after SIGTERM: finish the step, save, exit within this
   return config

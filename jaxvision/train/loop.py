@@ -7,6 +7,7 @@ before the first step, so a mistake costs seconds, not a compiled model.
 import dataclasses
 import math
 import os
+import signal
 import time
 
 import jax
@@ -16,11 +17,12 @@ import numpy as np
 from jaxvision import models, objectives
 from jaxvision.checkpoint import Checkpointer, check_run_info
 from jaxvision.data import pipeline, sources, views
-from jaxvision.errors import UserError
+from jaxvision.errors import Stopped, UserError
 from jaxvision.evaluate.classification import evaluate, make_eval_step
 from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
 from jaxvision.train.metrics_log import MetricsLog
 from jaxvision.train.optim import make_optimizer
+from jaxvision.train.preemption import PreemptionWatcher
 from jaxvision.train.state import count_params, create_state
 from jaxvision.train.step import compile_train_step
 
@@ -116,10 +118,43 @@ def _make_eval_step(exp):
   return make_eval_step(lambda v, x: exp.model.apply(v, x, train=False), exp.mesh)
 
 
+def check_workdir_writable(workdir: str) -> None:
+  """Fails before any compilation when the workdir cannot hold checkpoints and logs."""
+  probe = os.path.join(workdir, f".write_test_{jax.process_index()}")
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    with open(probe, "w") as f:
+      f.write("ok")
+    os.remove(probe)
+  except OSError as e:
+    raise UserError(f"cannot write to workdir {workdir}: {e.strerror or e}; "
+                    "choose a folder you can write to") from None
+
+
+def save_config(config, workdir: str) -> None:
+  """WORKDIR/config.json: what the newest (re)start ran with, for reports and audits."""
+  if jax.process_index() == 0:
+    path = os.path.join(workdir, "config.json")
+    with open(path + ".tmp", "w") as f:
+      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
+    os.replace(path + ".tmp", path)
+
+
+def first_nonfinite(pending, start_step):
+  """(step, metric) of the first non-finite training metric in `pending`, else None."""
+  for offset, metrics in enumerate(pending):
+    for name, value in metrics.items():
+      if not math.isfinite(float(value)):
+        return start_step + offset, name
+  return None
+
+
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains to config's step count, resuming from WORKDIR; returns the final test metrics."""
   exp = build_experiment(config, workdir)
+  check_workdir_writable(workdir)
   check_run_info(workdir, _run_info(exp))
+  save_config(config, workdir)
   tx, schedule = make_optimizer(config, exp.total_steps)
   init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
   state = _init_state(exp, tx, init_rng)
@@ -143,7 +178,16 @@ def train_and_evaluate(config, workdir: str) -> dict:
       exp.source, views.single_view(config.data, train=True), local_batch=local_batch,
       seed=config.seed, start_step=start_step, process_index=jax.process_index(),
       process_count=jax.process_count())
+  watcher = PreemptionWatcher(config.preemption_grace_secs)
   pending, timer, timed_steps, final = [], time.time(), 0, None
+
+  def check_finite(step):
+    bad = first_nonfinite(pending, step - len(pending) + 1)
+    if bad:
+      raise UserError(f"training diverged: {bad[1]} is not finite at step {bad[0]}; the last "
+                      f"good checkpoint ({checkpointer.latest_good()}) is kept in "
+                      f"{checkpointer.directory}; lower learning_rate or add warmup_steps")
+
   try:
     for step in range(start_step + 1, exp.total_steps + 1):
       state, metrics = train_step(state, global_batch(next(batches), exp.mesh))
@@ -153,12 +197,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
         jax.block_until_ready(state)
         timer, timed_steps = time.time(), 0
       if step % config.log_every_steps == 0 or step == exp.total_steps:
+        check_finite(step)
         means = {k: float(np.mean([float(m[k]) for m in pending])) for k in pending[0]}
         pending = []
-        if not math.isfinite(means["loss"]):
-          raise UserError(f"training diverged: loss is {means['loss']} at step {step}; "
-                          f"the last good checkpoint is kept in {checkpointer.directory}; "
-                          "lower learning_rate or add warmup_steps")
         if timed_steps:
           means["images_per_sec"] = timed_steps * config.batch_size / (time.time() - timer)
         timer, timed_steps = time.time(), 0
@@ -167,9 +208,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
         final = run_eval(exp, eval_step, state)
         log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
-      if step % config.checkpoint_every_steps == 0 or step == exp.total_steps:
-        checkpointer.save(state)
+      stopping = watcher.should_stop()
+      if step % config.checkpoint_every_steps == 0 or step == exp.total_steps or stopping:
+        check_finite(step)  # never save a diverged state over a good one
+        checkpointer.save(state, force=stopping)
+      if stopping:
+        checkpointer.close()
+        raise Stopped(f"stopped by {watcher.signal_name} after step {step}; checkpoint saved "
+                      f"in {checkpointer.directory}; run the same command to resume",
+                      exit_code=128 + (watcher.received or signal.SIGTERM))
   finally:
+    watcher.close()
     checkpointer.close()
     log.close()
   if final is None:

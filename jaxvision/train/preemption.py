@@ -1,0 +1,59 @@
+"""SIGTERM/SIGINT: finish the step in flight, checkpoint, exit within a grace period.
+
+Preemptible machines (cloud TPUs and GPUs, SLURM jobs) get SIGTERM some seconds before they
+are taken. The handler only sets a flag; the loop checks it after each step, saves, and stops.
+A watchdog ends the process if that has not happened within `grace_secs`, so a save that hangs
+cannot outlive the machine. On several hosts the flag is agreed with an all-gather at each
+step, so every host stops after the same step and takes part in the same save.
+"""
+
+import os
+import signal
+import sys
+import threading
+
+import jax
+import numpy as np
+
+SIGNAL_NAMES = {signal.SIGTERM: "SIGTERM", signal.SIGINT: "SIGINT"}
+
+
+class PreemptionWatcher:
+
+  def __init__(self, grace_secs: float):
+    self.grace_secs = grace_secs
+    self.received: int | None = None
+    self._previous = {}
+    if threading.current_thread() is threading.main_thread():
+      for sig in SIGNAL_NAMES:
+        self._previous[sig] = signal.signal(sig, self._handle)
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.received is not None and signum == signal.SIGINT:
+      raise KeyboardInterrupt  # a second Ctrl-C: stop now, without saving
+    self.received = signum
+    timer = threading.Timer(self.grace_secs, self._give_up)
+    timer.daemon = True
+    timer.start()
+
+  def _give_up(self):
+    print(f"jaxvision: error: no checkpoint within preemption_grace_secs={self.grace_secs} "
+          "after the signal; exiting. The previous checkpoint is intact.", file=sys.stderr,
+          flush=True)
+    os._exit(128 + (self.received or signal.SIGTERM))
+
+  def should_stop(self) -> bool:
+    local = self.received is not None
+    if jax.process_count() == 1:
+      return local
+    from jax.experimental import multihost_utils
+    return bool(np.any(multihost_utils.process_allgather(np.int32(local))))
+
+  @property
+  def signal_name(self) -> str:
+    return SIGNAL_NAMES.get(self.received, "a signal from another host")
+
+  def close(self):
+    for sig, handler in self._previous.items():
+      signal.signal(sig, handler)

@@ -1,0 +1,103 @@
+"""Faults: preemption signals, corrupt checkpoints, unwritable workdirs, diverging loss."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import run_cli
+
+DIGITS = ["--config", "configs/lenet5_digits.py"]
+
+
+def checkpoint_steps(workdir):
+  root = os.path.join(workdir, "checkpoints")
+  return sorted(int(d) for d in os.listdir(root) if d.isdigit()) if os.path.isdir(root) else []
+
+
+def test_sigterm_saves_and_exits_then_resumes(tmp_path):
+  workdir = str(tmp_path / "w")
+  cmd = [sys.executable, "-m", "jaxvision.cli", "train", "--workdir", workdir, *DIGITS,
+         "--config.num_train_steps=100000", "--config.checkpoint_every_steps=100000",
+         "--config.log_every_steps=10", "--config.eval_every_steps=100000"]
+  env = dict(os.environ, PYTHONPATH=os.getcwd())
+  proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+  metrics = os.path.join(workdir, "metrics.jsonl")
+  deadline = time.time() + 180
+  while not (os.path.exists(metrics) and os.path.getsize(metrics)) and time.time() < deadline:
+    time.sleep(0.1)
+  sent = time.time()
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=60)
+  assert proc.returncode == 128 + signal.SIGTERM
+  assert time.time() - sent < 30  # preemption_grace_secs
+  assert "stopped by SIGTERM after step" in err and "run the same command" in err
+  step = int(err.split("after step ")[1].split(";")[0])
+  assert checkpoint_steps(workdir) == [step]
+  code, out, err = run_cli("train", "--workdir", workdir, *DIGITS,
+                           f"--config.num_train_steps={step + 5}")
+  assert code == 0, err
+  assert f"resuming at step {step}" in out
+
+
+def _train(workdir, steps, *extra):
+  return run_cli("train", "--workdir", workdir, *DIGITS, f"--config.num_train_steps={steps}",
+                 "--config.checkpoint_every_steps=10", "--config.log_every_steps=10",
+                 "--config.eval_every_steps=1000", *extra)
+
+
+def _truncate_largest_file(folder):
+  files = [os.path.join(r, f) for r, _, fs in os.walk(folder) for f in fs]
+  largest = max(files, key=os.path.getsize)
+  with open(largest, "r+b") as f:
+    f.truncate(os.path.getsize(largest) // 2)
+
+
+def _remove_array_data(folder):
+  """A missing directory entry: the folder holding the arrays written by process 0."""
+  import shutil
+  shutil.rmtree(os.path.join(folder, "state", "ocdbt.process_0"))
+
+
+@pytest.mark.parametrize("damage", [_truncate_largest_file, _remove_array_data])
+def test_corrupt_newest_checkpoint_is_set_aside(tmp_path, damage):
+  workdir = str(tmp_path / "w")
+  code, _, err = _train(workdir, 30)
+  assert code == 0, err
+  assert checkpoint_steps(workdir) == [10, 20, 30]
+  damage(os.path.join(workdir, "checkpoints", "30"))
+  code, out, err = _train(workdir, 40)
+  assert code == 0, err
+  assert "checkpoints/30 is unreadable" in err and "moved to" in err
+  assert "resuming at step 20" in out
+  kept = os.listdir(os.path.join(workdir, "checkpoints.corrupt"))
+  assert len(kept) == 1 and kept[0].startswith("30-")  # set aside, not deleted
+
+
+def test_unwritable_workdir_fails_before_training(tmp_path):
+  blocker = tmp_path / "a_file"
+  blocker.write_text("not a folder")
+  code, out, err = _train(str(blocker / "w"), 10)
+  assert code == 2 and err.startswith("jaxvision: error: cannot write to workdir")
+  assert err.count("\n") == 1 and "parameters" not in out
+
+
+def test_diverging_loss_stops_with_step_and_metric_and_keeps_checkpoint(tmp_path):
+  workdir = str(tmp_path / "w")
+  code, _, err = _train(workdir, 20)
+  assert code == 0, err
+  code, _, err = _train(workdir, 60, "--config.model.name=lenet5_relu",
+                        "--config.learning_rate=1e12", "--config.optimizer=sgd")
+  # Another model in the same workdir is refused; use a fresh one for the divergence.
+  assert code == 2
+  workdir = str(tmp_path / "w2")
+  code, _, err = _train(workdir, 60, "--config.model.name=lenet5_relu",
+                        "--config.learning_rate=1e12", "--config.optimizer=sgd",
+                        "--config.checkpoint_every_steps=1", "--config.log_every_steps=50")
+  assert code == 2 and "training diverged: loss is not finite at step" in err
+  bad_step = int(err.split("at step ")[1].split(";")[0])
+  assert checkpoint_steps(workdir) and max(checkpoint_steps(workdir)) < bad_step
