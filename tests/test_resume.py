@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -11,9 +12,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 import jax
 
-STEPS = 300
+STEPS = 400
 ARGS = ["--config", "configs/lenet5_digits.py", "--cpu-devices", "8",
-        f"--config.num_train_steps={STEPS}", "--config.checkpoint_every_steps=50",
+        f"--config.num_train_steps={STEPS}", "--config.checkpoint_every_steps=40",
         "--config.log_every_steps=25", "--config.eval_every_steps=100",
         "--config.batch_size=32"]
 
@@ -39,19 +40,27 @@ def finished_steps(workdir):
   return sorted(int(d) for d in os.listdir(root) if d.isdigit())
 
 
-def test_sigkill_and_restart_is_bitwise_identical(tmp_path):
+def test_five_sigkills_and_restarts_are_bitwise_identical(tmp_path):
   straight, killed = tmp_path / "straight", tmp_path / "killed"
   subprocess.run(command(straight), env=env(), check=True, capture_output=True, timeout=300)
 
-  proc = subprocess.Popen(command(killed), env=env(), stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-  deadline = time.time() + 240
-  while not finished_steps(killed) and time.time() < deadline and proc.poll() is None:
-    time.sleep(0.02)
-  proc.send_signal(signal.SIGKILL)
-  proc.wait()
-  kept = finished_steps(killed)
-  assert kept and kept[-1] < STEPS, f"the kill came too late to test anything: {kept}"
+  rng = random.Random(0)
+  kill_points = []
+  for _ in range(5):
+    before = finished_steps(killed)
+    proc = subprocess.Popen(command(killed), env=env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    # Wait for progress past the last kill, then kill after a random extra moment: mid-step,
+    # mid-save or mid-eval, wherever it falls.
+    deadline = time.time() + 240
+    while (finished_steps(killed) == before and time.time() < deadline
+           and proc.poll() is None):
+      time.sleep(0.01)
+    time.sleep(rng.uniform(0.0, 0.3))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kill_points.append(finished_steps(killed)[-1])
+  assert kill_points[-1] < STEPS, f"the kills came too late to test anything: {kill_points}"
 
   subprocess.run(command(killed), env=env(), check=True, capture_output=True, timeout=300)
   a, b = final_params(straight), final_params(killed)
