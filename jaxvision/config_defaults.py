@@ -15,6 +15,7 @@ def base_data_config() -> ml_collections.ConfigDict:
       "image_key": "image",    # TFDS feature names
       "label_key": "label",
       "channels": 3,           # image folder only
+      "bad_images": "error",   # image folder: 'error' names a non-image file, 'skip' counts it
       "image_size": 32,        # what the model sees (height = width)
       "resize": "bilinear",    # pad | bilinear | center_crop | none
       "augment": (),           # ops in order: random_crop, random_resized_crop, flip, ...

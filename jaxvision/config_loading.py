@@ -64,7 +64,7 @@ def _parse_value(key: str, text: str, current: Any) -> Any:
         value = (value,)
       return kind(value)
   except (ValueError, SyntaxError):
-    raise UserError(f"--config.{key}={text!r}: expected a {kind.__name__} "
+    raise UserError(f"--config.{key}={text!r}: expected {kind.__name__} "
                     f"(the current value is {current!r})") from None
   # A field whose default is None (or another type) takes a Python literal, else the string.
   try:
@@ -81,6 +81,12 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: list[str]) -> 
       raise UserError(f"unrecognised argument {item!r}; overrides look like "
                       "--config.KEY=VALUE, e.g. --config.batch_size=128")
     key, _, text = item[len("--config."):].partition("=")
+    if key.startswith("model.") and key.count(".") == 1 and key not in valid:
+      # Model settings are the model's keyword arguments, which differ per model: a new one
+      # is allowed here, and a name the model does not take is refused when it is built.
+      with config.model.unlocked():
+        config.model[key[len("model."):]] = _parse_value(key, text, None)
+      continue
     if key not in valid:
       close = difflib.get_close_matches(key, valid, n=3, cutoff=0.5)
       hint = f" Did you mean {', '.join(close)}?" if close else ""

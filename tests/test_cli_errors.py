@@ -20,7 +20,7 @@ def snapshot(folder):
 @pytest.mark.parametrize("override, expected", [
     ("--config.learnin_rate=0.1", "unknown config key 'learnin_rate'. Did you mean learning_rate"),
     ("--config.data.nme=digits", "Did you mean data.name"),
-    ("--config.batch_size=abc", "--config.batch_size='abc': expected a int"),
+    ("--config.batch_size=abc", "--config.batch_size='abc': expected int"),
     ("--config.batch_size=-8", "batch_size must be positive"),
     ("--config.batch_size=12", "batch_size=12 is not divisible by the 8 devices"),
     ("--config.learning_rate=0", "learning_rate must be positive"),

@@ -10,6 +10,7 @@ network call unless the user asked for a download.
 import dataclasses
 import gzip
 import os
+import sys
 from typing import Callable
 
 import numpy as np
@@ -156,14 +157,34 @@ def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_k
                 make_dataset=make_dataset, in_memory=small)
 
 
-def load_image_folder_source(root: str | None, *, channels: int) -> Source:
-  """Images under ROOT/SPLIT/CLASS/*.jpg|png; class names from the train split, sorted."""
+IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
+
+
+def _looks_like_image(path: str) -> bool:
+  try:
+    with open(path, "rb") as f:
+      head = f.read(8)
+  except OSError:
+    return False
+  return any(head.startswith(magic) for magic in IMAGE_MAGIC)
+
+
+def load_image_folder_source(root: str | None, *, channels: int,
+                             bad_images: str = "error") -> Source:
+  """Images under ROOT/SPLIT/CLASS/*.jpg|png; class names from the train split, sorted.
+
+  A file that is not an image (by its first bytes) is an error naming it, or, with
+  bad_images='skip', left out and counted in a warning; with 'skip', an image that fails to
+  decode later is dropped by tf.data too.
+  """
+  if bad_images not in ("error", "skip"):
+    raise UserError(f"data.bad_images must be 'error' or 'skip', got {bad_images!r}")
   if not root or not os.path.isdir(os.path.join(root, "train")):
     raise UserError(f"image folder {root!r} needs a train/ subfolder with one folder per "
                     "class (and test/ likewise); set data.dir")
   classes = sorted(d for d in os.listdir(os.path.join(root, "train"))
                    if os.path.isdir(os.path.join(root, "train", d)))
-  files = {}
+  files, bad = {}, []
   for split in ("train", "test", "validation"):
     split_dir = os.path.join(root, split)
     if not os.path.isdir(split_dir):
@@ -175,9 +196,19 @@ def load_image_folder_source(root: str | None, *, channels: int) -> Source:
         continue
       for fname in sorted(os.listdir(class_dir)):
         if fname.lower().endswith(IMAGE_EXTENSIONS):
-          paths.append(os.path.join(class_dir, fname))
+          path = os.path.join(class_dir, fname)
+          if not _looks_like_image(path):
+            bad.append(path)
+            continue
+          paths.append(path)
           labels.append(label)
     files[split] = (paths, labels)
+  if bad and bad_images == "error":
+    raise UserError(f"{bad[0]} is not a readable image ({len(bad)} such file(s) under "
+                    f"{root}); remove it or set data.bad_images=skip")
+  if bad:
+    print(f"jaxvision: warning: skipped {len(bad)} unreadable image file(s) under {root}, "
+          f"e.g. {', '.join(bad[:3])}", file=sys.stderr, flush=True)
   if not files.get("train", ([], []))[0]:
     raise UserError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {root}/train/CLASS/")
 
@@ -190,7 +221,8 @@ def load_image_folder_source(root: str | None, *, channels: int) -> Source:
                                  expand_animations=False)
       return {"image": image, "label": ex["label"]}
 
-    return ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.ignore_errors(log_warning=True) if bad_images == "skip" else ds
 
   return Source(name=f"folder:{root}", num_classes=len(classes), class_names=tuple(classes),
                 image_shape=(None, None, channels),
@@ -207,7 +239,8 @@ def get_source(data_config) -> Source:
     return load_fashion_mnist_source(data_config.get("dir") or None)
   if name == "folder":
     return load_image_folder_source(data_config.get("dir") or None,
-                                    channels=data_config.get("channels", 3))
+                                    channels=data_config.get("channels", 3),
+                                    bad_images=data_config.get("bad_images", "error"))
   if name.startswith("tfds:"):
     return load_tfds_source(name[len("tfds:"):], data_dir=data_config.get("dir") or None,
                             download=data_config.get("download", False),

@@ -26,6 +26,7 @@ from jaxvision.train.preemption import PreemptionWatcher
 from jaxvision.train.state import count_params, create_state
 from jaxvision.train.step import compile_train_step
 
+RESIZE_METHODS = ("pad", "bilinear", "center_crop", "none")
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
 
@@ -62,6 +63,9 @@ def build_experiment(config, workdir: str) -> Experiment:
     raise UserError(f"unknown dtype {config.dtype!r}; valid: {', '.join(DTYPES)}")
   source = sources.get_source(config.data)
   views.check_augment(tuple(config.data.augment))
+  if config.data.resize not in RESIZE_METHODS:  # else it would surface inside tf.data tracing
+    raise UserError(f"unknown data.resize {config.data.resize!r}; "
+                    f"use {', '.join(RESIZE_METHODS)}")
   steps_per_epoch = source.num_examples["train"] // config.batch_size
   if config.num_train_steps > 0:
     total_steps = config.num_train_steps
@@ -73,8 +77,12 @@ def build_experiment(config, workdir: str) -> Experiment:
     raise UserError(f"batch_size={config.batch_size} exceeds the {source.num_examples['train']}"
                     " training examples; use a smaller batch_size")
   kwargs = {k: v for k, v in config.model.items() if k != "name"}
+  num_classes = kwargs.pop("num_classes", source.num_classes)
+  if num_classes < source.num_classes:
+    raise UserError(f"{source.name} has labels 0..{source.num_classes - 1} but "
+                    f"model.num_classes={num_classes}; remove model.num_classes or raise it")
   try:
-    model = models.get_model(config.model.name, num_classes=source.num_classes,
+    model = models.get_model(config.model.name, num_classes=num_classes,
                              dtype=DTYPES[config.dtype], **kwargs)
   except KeyError as e:
     raise UserError(e.args[0]) from None
@@ -86,7 +94,7 @@ def build_experiment(config, workdir: str) -> Experiment:
 
 
 def _run_info(exp: Experiment) -> dict:
-  return {"model": exp.config.model.name, "num_classes": exp.source.num_classes,
+  return {"model": exp.config.model.name, "num_classes": exp.model.num_classes,
           "model_settings": {k: v for k, v in exp.config.model.items() if k != "name"},
           "input_shape": list(exp.input_shape)}
 
@@ -96,7 +104,7 @@ def _init_state(exp: Experiment, tx, rng):
                  out_shardings=replicated_sharding(exp.mesh))
   try:
     return init(rng)
-  except ValueError as e:  # e.g. an image too small for the architecture
+  except (ValueError, TypeError) as e:  # e.g. an image too small for the architecture
     raise UserError(f"model {exp.config.model.name!r} cannot take "
                     f"{exp.input_shape} inputs: {str(e).splitlines()[0]}") from None
 
