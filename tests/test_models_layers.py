@@ -92,6 +92,13 @@ def test_layer_norm_spans_all_non_batch_axes():
   np.testing.assert_allclose(flat.var(axis=1), 1.0, atol=1e-3)
 
 
+def test_norm_none_is_identity_without_parameters():
+  x = _random((2, 3, 3, 4))
+  y, variables = layers.make_norm("none", train=True, name="n").init_with_output(key(0), x)
+  np.testing.assert_array_equal(np.asarray(y), np.asarray(x))
+  assert not jax.tree_util.tree_leaves(variables)
+
+
 def test_group_count_and_unknown_norm():
   assert [layers.group_count(c, 32) for c in (16, 32, 48, 64, 6)] == [16, 32, 24, 32, 6]
   with pytest.raises(ValueError, match="unknown norm"):

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-NORMS = ("batch", "layer", "instance", "group")
+NORMS = ("batch", "layer", "instance", "group", "none")
 
 # torchvision's conv init (kaiming normal, fan_out): the models train from scratch with it.
 conv_init = nn.initializers.variance_scaling(2.0, "fan_out", "normal")
@@ -126,10 +126,19 @@ class GroupNorm(nn.Module):
     return y.astype(self.dtype)
 
 
+class Identity(nn.Module):
+  """norm='none': no normalisation and no parameters, for with/without-norm ablations."""
+
+  @nn.compact
+  def __call__(self, x):
+    return x
+
+
 def make_norm(kind: str, *, train: bool, name: str, groups: int = 32, epsilon: float = 1e-5,
               momentum: float = 0.9, scale_init: Callable = nn.initializers.ones,
               dtype: Any = jnp.float32, param_dtype: Any = jnp.float32) -> nn.Module:
-  """The norm factory: 'batch' | 'layer' | 'instance' | 'group', all with params scale/bias.
+  """The norm factory: 'batch' | 'layer' | 'instance' | 'group', all with params scale/bias,
+  or 'none' (an identity without parameters; a conv without bias then stays without one).
 
   BatchNorm keeps running averages in `batch_stats` (Flax momentum = 1 - PyTorch momentum, so
   0.9 is torchvision's 0.1); statistics span the batch and spatial axes -- under jit on a
@@ -145,6 +154,8 @@ def make_norm(kind: str, *, train: bool, name: str, groups: int = 32, epsilon: f
                         use_fast_variance=False, name=name)
   if kind in ("layer", "instance", "group"):
     return GroupNorm(kind, groups, epsilon, scale_init, dtype, param_dtype, name=name)
+  if kind == "none":
+    return Identity(name=name)
   raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
 
 
