@@ -1,8 +1,10 @@
-"""The `jaxvision` command: train, eval, models.
+"""The `jaxvision` command: train, eval, models, report, compare.
 
   jaxvision train --config configs/NAME.py --workdir DIR [--config.KEY=VALUE ...]
   jaxvision eval  --config configs/NAME.py --workdir DIR
   jaxvision models [--json]
+  jaxvision report WORKDIR [--out DIR]
+  jaxvision compare WORKDIR WORKDIR... [--out DIR]
 
 User mistakes print one line, `jaxvision: error: ...`, and exit with status 2.
 """
@@ -39,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--coordinator_address", default=None, help="multi-host: HOST:PORT")
     p.add_argument("--num_processes", type=int, default=None)
     p.add_argument("--process_id", type=int, default=None)
+  p = sub.add_parser("report", help="PNG curves, confusion matrix and a Markdown summary")
+  p.add_argument("workdir")
+  p.add_argument("--out", default=None, help="folder for the report (default WORKDIR/report)")
+  p.add_argument("--cpu-devices", type=int, default=0, help=argparse.SUPPRESS)
+  p = sub.add_parser("compare", help="overlay the curves of several runs")
+  p.add_argument("workdirs", nargs="+")
+  p.add_argument("--out", default="comparison", help="folder for compare.png and compare.md")
   p = sub.add_parser("models", help="list the models with parameters and GFLOPs")
   p.add_argument("--json", action="store_true", help="print a JSON list")
   return parser
@@ -103,10 +112,18 @@ def _check_distributed_flags(args) -> None:
 def main(argv=None) -> int:
   try:
     args, rest = _parser().parse_known_args(argv)
+    if rest and args.command not in ("train", "eval"):
+      raise UserError(f"unrecognised arguments: {' '.join(rest)}")
     if args.command == "models":
-      if rest:
-        raise UserError(f"unrecognised arguments: {' '.join(rest)}")
       _models(args.json)
+      return 0
+    if args.command in ("report", "compare"):
+      from jaxvision.reporting import report
+
+      if args.command == "compare":
+        print(f"wrote {report.write_comparison(args.workdirs, args.out)}")
+      else:
+        print(f"wrote {report.write_report(args.workdir, args.out)}")
       return 0
     _check_distributed_flags(args)
     config = _load_config(args, rest)

@@ -235,8 +235,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return final
 
 
-def evaluate_workdir(config, workdir: str, split: str = "test") -> dict:
-  """Evaluates the latest checkpoint in WORKDIR on the full `split`."""
+def load_trained(config, workdir: str):
+  """(experiment, state) of the latest checkpoint in WORKDIR, for evaluation and reports."""
   if workdir and not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
                     f"jaxvision train --config ... --workdir {workdir}")
@@ -252,5 +252,11 @@ def evaluate_workdir(config, workdir: str, split: str = "test") -> dict:
   if restored is None:
     raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
                     f"jaxvision train --config ... --workdir {workdir}")
-  metrics = run_eval(exp, _make_eval_step(exp), restored, split)
-  return dict(metrics, step=int(jax.device_get(restored.step)))
+  return exp, restored
+
+
+def evaluate_workdir(config, workdir: str, split: str = "test") -> dict:
+  """Evaluates the latest checkpoint in WORKDIR on the full `split`."""
+  exp, state = load_trained(config, workdir)
+  metrics = run_eval(exp, _make_eval_step(exp), state, split)
+  return dict(metrics, step=int(jax.device_get(state.step)))

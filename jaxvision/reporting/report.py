@@ -1,0 +1,87 @@
+"""`jaxvision report WORKDIR` and `jaxvision compare WORKDIR...`: PNGs and a Markdown summary.
+
+A report rebuilds the run from WORKDIR/config.json (written at every start), restores the
+newest checkpoint, and predicts the whole test split once for the confusion matrix.
+"""
+
+import json
+import os
+
+import ml_collections
+
+from jaxvision.errors import UserError
+from jaxvision.reporting import confusion, curves
+
+
+def load_run_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise UserError(f"no config.json in {workdir}; report needs a workdir that "
+                    "'jaxvision train' wrote")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def write_report(workdir: str, out: str | None = None) -> str:
+  """Writes REPORT_DIR/{curves,confusion,confused}.png and report.md; returns report.md."""
+  from jaxvision.train import loop
+
+  out = out or os.path.join(workdir, "report")
+  records = curves.read_metrics(workdir)
+  config = load_run_config(workdir)
+  os.makedirs(out, exist_ok=True)
+  name = config.model.name
+  curves.plot_run(records, os.path.join(out, "curves.png"), f"{name} on {config.data.name}")
+  exp, state = loop.load_trained(config, workdir)
+  preds, labels, wrong = confusion.predict_split(exp, state)
+  classes = list(exp.source.class_names)
+  matrix = confusion.confusion_matrix(preds, labels, len(classes))
+  accuracy = float((preds == labels).mean())
+  confusion.plot_confusion(matrix, classes, os.path.join(out, "confusion.png"),
+                           f"{name}: test top-1 {accuracy:.4f}")
+  pairs = confusion.most_confused(matrix)
+  has_examples = confusion.plot_confused_examples(
+      pairs, wrong, classes, config.data.mean, config.data.std,
+      os.path.join(out, "confused.png"))
+  lines = [f"# {name} on {config.data.name}", "",
+           f"Workdir `{workdir}`, checkpoint at step {int(state.step)}; test top-1 "
+           f"**{accuracy:.4f}** on {len(labels):,} images.", "",
+           "![curves](curves.png)", "", "## Per-class accuracy", "",
+           "| class | accuracy | images |", "|---|---|---|"]
+  for i, cls in enumerate(classes):
+    total = int(matrix[i].sum())
+    lines.append(f"| {cls} | {matrix[i, i] / max(total, 1):.4f} | {total} |")
+  lines += ["", "## Most confused pairs", "", "| true | predicted | count |", "|---|---|---|"]
+  lines += [f"| {classes[t]} | {classes[p]} | {n} |" for t, p, n in pairs]
+  lines += ["", "![confusion](confusion.png)", ""]
+  if has_examples:
+    lines += ["![confused examples](confused.png)", ""]
+  path = os.path.join(out, "report.md")
+  with open(path, "w") as f:
+    f.write("\n".join(lines))
+  return path
+
+
+def write_comparison(workdirs: list[str], out: str) -> str:
+  """Overlays the runs' training loss and test accuracy; a table of final numbers."""
+  if len(workdirs) < 2:
+    raise UserError("compare needs two or more workdirs")
+  runs = {}
+  for workdir in workdirs:
+    name = os.path.basename(os.path.normpath(workdir))
+    if name in runs:
+      name = workdir
+    runs[name] = curves.read_metrics(workdir)
+  os.makedirs(out, exist_ok=True)
+  curves.plot_comparison(runs, os.path.join(out, "compare.png"))
+  lines = ["# Comparison", "", "| run | last step | final train loss | final test top-1 |",
+           "|---|---|---|---|"]
+  for name, records in runs.items():
+    last = max((r["step"] for r in records), default=0)
+    lines.append(f"| {name} | {last} | {curves.final(records, 'train', 'loss'):.4f} | "
+                 f"{curves.final(records, 'test', 'accuracy'):.4f} |")
+  lines += ["", "![comparison](compare.png)", ""]
+  path = os.path.join(out, "compare.md")
+  with open(path, "w") as f:
+    f.write("\n".join(lines))
+  return path

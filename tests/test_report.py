@@ -1,0 +1,53 @@
+"""`jaxvision report` and `compare`: files written, numbers consistent with the run's own log."""
+
+import json
+import os
+
+import numpy as np
+
+from helpers import run_cli
+from jaxvision.reporting import confusion
+
+
+def test_confusion_matrix_matches_scikit_learn():
+  from sklearn.metrics import confusion_matrix
+  rng = np.random.default_rng(0)
+  labels, preds = rng.integers(0, 7, 500), rng.integers(0, 7, 500)
+  np.testing.assert_array_equal(confusion.confusion_matrix(preds, labels, 7),
+                                confusion_matrix(labels, preds, labels=range(7)))
+  matrix = np.array([[5, 0, 3], [9, 2, 0], [1, 1, 4]])
+  assert confusion.most_confused(matrix, k=2) == [(1, 0, 9), (0, 2, 3)]
+
+
+def test_report_and_compare(tmp_path):
+  runs = []
+  for name, steps in (("short", 20), ("longer", 60)):
+    workdir = str(tmp_path / name)
+    code, _, err = run_cli("train", "--config", "configs/lenet5_digits.py", "--workdir",
+                           workdir, f"--config.num_train_steps={steps}",
+                           "--config.log_every_steps=10")
+    assert code == 0, err
+    runs.append(workdir)
+  code, out, err = run_cli("report", runs[1])
+  assert code == 0, err
+  report_dir = os.path.join(runs[1], "report")
+  for name in ("curves.png", "confusion.png", "report.md"):
+    assert os.path.getsize(os.path.join(report_dir, name)) > 1000 or name == "report.md"
+  text = open(os.path.join(report_dir, "report.md")).read()
+  # The report predicts the test split itself; its accuracy must equal the logged evaluation.
+  with open(os.path.join(runs[1], "metrics.jsonl")) as f:
+    logged = [r for r in map(json.loads, f) if r["split"] == "test"][-1]["accuracy"]
+  assert f"**{logged:.4f}**" in text
+  section = text.split("## Per-class accuracy")[1].split("## Most confused")[0]
+  per_class = [l for l in section.splitlines() if l.startswith("| ") and l[2].isdigit()]
+  assert len(per_class) == 10
+  assert sum(int(l.split("|")[3]) for l in per_class) == 360
+
+  out = str(tmp_path / "cmp")
+  code, _, err = run_cli("compare", *runs, "--out", out)
+  assert code == 0, err
+  table = open(os.path.join(out, "compare.md")).read()
+  assert "| short | 20 |" in table and "| longer | 60 |" in table
+  assert os.path.getsize(os.path.join(out, "compare.png")) > 1000
+  code, _, err = run_cli("compare", runs[0])
+  assert code == 2 and "two or more" in err
