@@ -58,3 +58,18 @@ def test_too_small_input_is_a_clear_error():
 def test_unknown_model_lists_names():
   with pytest.raises(KeyError, match="lenet5"):
     models.get_model("lenet6")
+
+
+def test_dropout_off_by_default_and_active_only_in_training():
+  x = jax.random.normal(jax.random.key(1), (4, 32, 32, 1))
+  plain = models.get_model("lenet5", num_classes=10)
+  variables = plain.init(jax.random.key(0), x)
+  # Default: the paper's network, identical in train and eval mode, no dropout rng needed.
+  np.testing.assert_array_equal(plain.apply(variables, x, train=True),
+                                plain.apply(variables, x, train=False))
+  dropped = models.get_model("lenet5", num_classes=10, dropout_rate=0.5)
+  np.testing.assert_array_equal(dropped.apply(variables, x, train=False),
+                                plain.apply(variables, x, train=False))
+  a, b = (dropped.apply(variables, x, train=True, rngs={"dropout": jax.random.key(s)})
+          for s in (0, 1))
+  assert not np.allclose(a, b)

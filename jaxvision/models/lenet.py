@@ -80,12 +80,13 @@ class LeNet5(nn.Module):
 
   num_classes: int = 10
   classic: bool = True
+  # Not in the 1998 paper (0 = its network); dropout on the C5 and F6 outputs for ablations.
+  dropout_rate: float = 0.0
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
-    del train  # No dropout or batch norm in LeNet-5.
     if x.shape[1] < 32 or x.shape[2] < 32:
       raise ValueError(
           f"LeNet-5 needs inputs of at least 32x32, got {x.shape[1]}x{x.shape[2]}; "
@@ -108,7 +109,8 @@ class LeNet5(nn.Module):
     x = act(pool("s4")(x))
     x = act(conv(120, (5, 5), name="c5")(x))
     x = jnp.mean(x, axis=(1, 2))  # 1x1 at 32x32; averages if the input is larger.
-    x = act(dense(84, name="f6")(x))
+    dropout = lambda y: nn.Dropout(self.dropout_rate, deterministic=not train)(y)
+    x = dropout(act(dense(84, name="f6")(dropout(x))))
     return dense(self.num_classes, name="output")(x)
 
 
