@@ -21,6 +21,12 @@ def base_data_config() -> ml_collections.ConfigDict:
       "augment": (),           # ops in order: random_crop, random_resized_crop, flip, ...
       "crop_padding": 4,       # for random_crop
       "color_jitter": 0.4,     # strength for color_jitter
+      "pca_std": 0.1,          # std of AlexNet's PCA lighting noise, for pca_lighting
+      "resize_shorter": 256,   # AlexNet's square image side: resize 'alexnet', alexnet_crop
+      "multiscale_min": 256,   # VGG scale jittering (multiscale): shorter side in [min, max]
+      "multiscale_max": 512,
+      "eval_resize": 256,      # ten_crop / dense evaluation: shorter side before cropping (Q)
+      "dense_flip": True,      # dense evaluation also averages the mirrored image, as VGG did
       "mean": (0.5,),          # normalisation after scaling pixels to [0, 1]
       "std": (0.5,),
   })
