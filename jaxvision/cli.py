@@ -53,14 +53,18 @@ def _parser() -> argparse.ArgumentParser:
   return parser
 
 
-def _start_jax(args) -> None:
+def _start_jax(args, config) -> None:
   import jax
 
   if args.cpu_devices:
     jax.config.update("jax_num_cpu_devices", args.cpu_devices)
   from jaxvision.parallel import distributed
+  from jaxvision.train.watchdog import HEARTBEAT_MARGIN_SECS
 
-  distributed.initialize(args.coordinator_address, args.num_processes, args.process_id)
+  # JAX's heartbeat is the backstop; our progress watchdog (host_timeout_secs) fires first.
+  heartbeat = int(config.host_timeout_secs) + HEARTBEAT_MARGIN_SECS
+  distributed.initialize(args.coordinator_address, args.num_processes, args.process_id,
+                         heartbeat_timeout_secs=heartbeat)
 
 
 def _load_config(args, overrides):
@@ -127,7 +131,7 @@ def main(argv=None) -> int:
       return 0
     _check_distributed_flags(args)
     config = _load_config(args, rest)
-    _start_jax(args)
+    _start_jax(args, config)
     from jaxvision.train import loop
 
     if args.command == "train":

@@ -6,7 +6,7 @@ import jax
 
 
 def initialize(coordinator_address: str | None = None, num_processes: int | None = None,
-               process_id: int | None = None) -> None:
+               process_id: int | None = None, heartbeat_timeout_secs: int = 100) -> None:
   """Starts the multi-host runtime when asked to, or when a cluster environment says so.
 
   Explicit arguments are the names of `jax.distributed.initialize`. Without them, TPU VMs
@@ -15,6 +15,7 @@ def initialize(coordinator_address: str | None = None, num_processes: int | None
   """
   if coordinator_address:
     jax.distributed.initialize(coordinator_address=coordinator_address,
-                               num_processes=num_processes, process_id=process_id)
+                               num_processes=num_processes, process_id=process_id,
+                               heartbeat_timeout_seconds=heartbeat_timeout_secs)
   elif int(os.environ.get("SLURM_NTASKS", "1")) > 1 or "TPU_WORKER_HOSTNAMES" in os.environ:
-    jax.distributed.initialize()
+    jax.distributed.initialize(heartbeat_timeout_seconds=heartbeat_timeout_secs)

@@ -23,6 +23,7 @@ from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
 from jaxvision.train.metrics_log import MetricsLog
 from jaxvision.train.optim import make_optimizer
 from jaxvision.train.preemption import PreemptionWatcher
+from jaxvision.train.watchdog import ProgressWatchdog
 from jaxvision.train.state import count_params, create_state
 from jaxvision.train.step import compile_train_step
 
@@ -187,6 +188,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
       seed=config.seed, start_step=start_step, process_index=jax.process_index(),
       process_count=jax.process_count())
   watcher = PreemptionWatcher(config.preemption_grace_secs)
+  watchdog = None
+  if jax.process_count() > 1:
+    watchdog = ProgressWatchdog(
+        config.host_timeout_secs,
+        lambda: f"the last checkpoint is step {checkpointer.latest_good()} in "
+                f"{checkpointer.directory}")
   pending, timer, timed_steps, final = [], time.time(), 0, None
 
   def check_finite(step):
@@ -201,6 +208,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       state, metrics = train_step(state, global_batch(next(batches), exp.mesh))
       pending.append(metrics)
       timed_steps += 1
+      if watchdog:
+        watchdog.kick(step)
       if step == start_step + 1:  # Leave compilation out of the throughput.
         jax.block_until_ready(state)
         timer, timed_steps = time.time(), 0
@@ -226,6 +235,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
                       f"in {checkpointer.directory}; run the same command to resume",
                       exit_code=128 + (watcher.received or signal.SIGTERM))
   finally:
+    if watchdog:
+      watchdog.close()
     watcher.close()
     checkpointer.close()
     log.close()
