@@ -101,3 +101,26 @@ def test_diverging_loss_stops_with_step_and_metric_and_keeps_checkpoint(tmp_path
   assert code == 2 and "training diverged: loss is not finite at step" in err
   bad_step = int(err.split("at step ")[1].split(";")[0])
   assert checkpoint_steps(workdir) and max(checkpoint_steps(workdir)) < bad_step
+
+
+def test_full_disk_at_save_is_an_error_with_the_last_checkpoint_intact(tmp_path, monkeypatch):
+  import errno
+
+  import orbax.checkpoint as ocp
+  workdir = str(tmp_path / "w")
+  assert _train(workdir, 20)[0] == 0
+  real_save = ocp.CheckpointManager.save
+
+  def save_on_full_disk(self, step, *args, **kwargs):
+    if step > 20:
+      raise OSError(errno.ENOSPC, "No space left on device")
+    return real_save(self, step, *args, **kwargs)
+
+  monkeypatch.setattr(ocp.CheckpointManager, "save", save_on_full_disk)
+  code, _, err = _train(workdir, 40)
+  assert code == 2 and err.count("\n") == 1
+  assert "could not write checkpoint 30" in err and "No space left on device" in err
+  assert "the last good checkpoint (20) is intact" in err
+  monkeypatch.undo()
+  code, out, err = _train(workdir, 40)
+  assert code == 0 and "resuming at step 20" in out
