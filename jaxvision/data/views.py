@@ -3,6 +3,13 @@
 A view function is `fn(example, seed) -> example`, with `seed` a [2] int tensor that the
 pipeline derives from (run seed, example position), so augmentation is reproducible on resume.
 The training augmentation is data: `data.augment` lists op names applied in order.
+
+The papers' training recipes, as `data.augment`:
+  AlexNet (Krizhevsky et al. 2012, sec. 4.1): ("alexnet_crop", "flip", "pca_lighting")
+  VGG (Simonyan & Zisserman 2015, sec. 3.1): ("multiscale", "flip", "pca_lighting")
+  GoogLeNet / Inception: ("random_resized_crop", "flip")
+  CIFAR ResNets (He et al. 2016, sec. 4.2): ("random_crop", "flip")
+Evaluation views other than the single centre view live in jaxvision/evaluate/protocols.py.
 """
 
 import tensorflow as tf
@@ -10,7 +17,25 @@ import tensorflow as tf
 from jaxvision.data import augment
 from jaxvision.errors import UserError
 
-TRAIN_OPS = ("random_crop", "random_resized_crop", "flip", "color_jitter", "pca_lighting")
+# New ops are appended, never inserted: stateless_split(seed, num=n)[i] does not depend on n,
+# so adding an op leaves the seeds, and the augmentation, of the existing ops unchanged.
+TRAIN_OPS = ("random_crop", "random_resized_crop", "flip", "color_jitter", "pca_lighting",
+             "alexnet_crop", "multiscale")
+# Ops that take the decoded image of any size and produce data.image_size themselves, so
+# data.resize is skipped in training; a view can hold at most one of them.
+RAW_INPUT_OPS = ("random_resized_crop", "alexnet_crop", "multiscale")
+RESIZE_METHODS = ("pad", "bilinear", "center_crop", "alexnet", "none")
+
+
+def alexnet_frame(image, data_config):
+  """AlexNet's fixed-size image: shorter side to data.resize_shorter, then its centre square.
+
+  "Given a rectangular image, we first rescaled the image such that the shorter side was of
+  length 256, and then cropped out the central 256x256 patch" (Krizhevsky et al., sec. 2).
+  """
+  side = data_config.resize_shorter
+  image = augment.resize_shorter_side(image, size=side)
+  return augment.center_crop(image, size=side)
 
 
 def resize_for_model(image, data_config):
@@ -24,9 +49,36 @@ def resize_for_model(image, data_config):
   if method == "center_crop":  # ImageNet eval: shorter side to size/0.875, then centre crop.
     image = augment.resize_shorter_side(image, size=int(round(size / 0.875)))
     return augment.center_crop(image, size=size)
+  if method == "alexnet":  # the centre crop of AlexNet's 256x256 image (its single view)
+    return augment.center_crop(alexnet_frame(image, data_config), size=size)
   if method == "none":
     return image
-  raise UserError(f"unknown data.resize {method!r}; use pad, bilinear, center_crop or none")
+  raise UserError(f"unknown data.resize {method!r}; use {', '.join(RESIZE_METHODS)}")
+
+
+def random_crop(image, seed, *, size: int):
+  """A size x size window at a uniformly random position, no padding (image >= size)."""
+  shape = tf.stack([size, size, tf.shape(image)[-1]])
+  out = tf.image.stateless_random_crop(image, shape, seed)
+  return tf.ensure_shape(out, [size, size, image.shape[-1]])
+
+
+def multiscale_resize(image, seed, data_config):
+  """VGG scale jittering: shorter side S uniform over the integers [multiscale_min, max]."""
+  return augment.random_resize_shorter_side(image, seed, min_size=data_config.multiscale_min,
+                                            max_size=data_config.multiscale_max)
+
+
+def multiscale_crop(image, seed, data_config):
+  """VGG multi-scale training (sec. 3.1): rescale to a random S, then a random image_size crop."""
+  resize_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+  image = multiscale_resize(image, resize_seed, data_config)
+  return random_crop(image, crop_seed, size=data_config.image_size)
+
+
+def alexnet_crop(image, seed, data_config):
+  """AlexNet training (sec. 4.1): a random image_size (224) patch of the 256x256 image."""
+  return random_crop(alexnet_frame(image, data_config), seed, size=data_config.image_size)
 
 
 def check_augment(ops):
@@ -34,17 +86,38 @@ def check_augment(ops):
   if unknown:
     raise UserError(f"unknown data.augment op(s) {', '.join(unknown)}; "
                     f"valid: {', '.join(TRAIN_OPS)}")
+  raw = [op for op in ops if op in RAW_INPUT_OPS]
+  if len(raw) > 1:
+    raise UserError(f"data.augment has {', '.join(raw)}: each makes the image_size view from "
+                    "the whole image, so use at most one of them")
+
+
+def check_data_config(data_config):
+  """Every data.* mistake this module can see, before tf.data traces anything."""
+  ops = tuple(data_config.augment)
+  check_augment(ops)
+  if data_config.resize not in RESIZE_METHODS:
+    raise UserError(f"unknown data.resize {data_config.resize!r}; "
+                    f"use {', '.join(RESIZE_METHODS)}")
+  size = data_config.image_size
+  if "multiscale" in ops and not size <= data_config.multiscale_min <= data_config.multiscale_max:
+    raise UserError(f"multiscale needs image_size <= multiscale_min <= multiscale_max, got "
+                    f"{size}, {data_config.multiscale_min}, {data_config.multiscale_max}")
+  if ("alexnet_crop" in ops or data_config.resize == "alexnet") and (
+      data_config.resize_shorter < size):
+    raise UserError(f"data.resize_shorter={data_config.resize_shorter} is smaller than "
+                    f"data.image_size={size}; AlexNet crops image_size from it (256 for 224)")
 
 
 def single_view(data_config, *, train: bool):
   """One augmented (train) or deterministic (eval) view per example."""
+  check_data_config(data_config)
   ops = tuple(data_config.augment) if train else ()
-  check_augment(ops)
   mean, std = tuple(data_config.mean), tuple(data_config.std)
 
   def view(example, seed):
     image = augment.to_float(example["image"])
-    if "random_resized_crop" not in ops:
+    if not any(op in RAW_INPUT_OPS for op in ops):
       image = resize_for_model(image, data_config)
     seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
     for op in ops:
@@ -54,6 +127,10 @@ def single_view(data_config, *, train: bool):
                                                  padding=data_config.crop_padding)
       elif op == "random_resized_crop":
         image = augment.random_resized_crop(image, op_seed, size=data_config.image_size)
+      elif op == "alexnet_crop":
+        image = alexnet_crop(image, op_seed, data_config)
+      elif op == "multiscale":
+        image = multiscale_crop(image, op_seed, data_config)
       elif op == "flip":
         image = augment.random_flip_left_right(image, op_seed)
       elif op == "color_jitter":
@@ -61,8 +138,59 @@ def single_view(data_config, *, train: bool):
         image = augment.color_jitter(image, op_seed, brightness=s, contrast=s,
                                      saturation=s, hue=min(s / 4, 0.5))
       elif op == "pca_lighting":
-        image = augment.pca_lighting(image, op_seed)
+        image = augment.pca_lighting(image, op_seed, alphastd=data_config.pca_std)
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
+
+  return view
+
+
+# ----------------------------------------------------------------------------- eval views
+# Multi-view evaluation (jaxvision/evaluate/protocols.py pairs each with its predict fn).
+
+
+def ten_crop_frame(image, data_config):
+  """The image the ten crops are cut from.
+
+  data.resize='alexnet': AlexNet's own 256x256 image (sec. 4.1: "the four corner patches and
+  the center patch" of it). Otherwise the whole image with its shorter side at
+  data.eval_resize, as torchvision's Resize(256) + TenCrop(224).
+  """
+  if data_config.resize == "alexnet":
+    return alexnet_frame(image, data_config)
+  return augment.resize_shorter_side(image, size=data_config.eval_resize)
+
+
+def ten_crop_view(data_config):
+  """image [10, S, S, C]: torchvision's TenCrop order (tl, tr, bl, br, centre, then mirrored)."""
+  check_data_config(data_config)
+  mean, std = tuple(data_config.mean), tuple(data_config.std)
+
+  def view(example, seed):
+    del seed  # deterministic
+    image = ten_crop_frame(augment.to_float(example["image"]), data_config)
+    crops = augment.ten_crop(image, size=data_config.image_size)
+    return {"image": augment.normalize(crops, mean=mean, std=std), "label": example["label"]}
+
+  return view
+
+
+def dense_view(data_config):
+  """image [Q, Q, C]: shorter side to Q = data.eval_resize, then the central Q x Q square.
+
+  VGG (sec. 3.2) ran the convolutionalised net on the whole rescaled image. A batch needs one
+  shape, and zero padding would add class scores computed on padding to the average, so the
+  longer side is centre-cropped to Q instead: the margins of the longer side are not seen
+  (on ImageNet's typical 4:3 images, a quarter of the width).
+  """
+  check_data_config(data_config)
+  mean, std = tuple(data_config.mean), tuple(data_config.std)
+  q = data_config.eval_resize
+
+  def view(example, seed):
+    del seed
+    image = augment.resize_shorter_side(augment.to_float(example["image"]), size=q)
+    image = augment.center_crop(image, size=q)
+    return {"image": augment.normalize(image, mean=mean, std=std), "label": example["label"]}
 
   return view
