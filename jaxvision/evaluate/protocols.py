@@ -1,0 +1,136 @@
+"""The papers' test-time protocols: one centre view, ten crops, dense (fully convolutional).
+
+A protocol is a pair: `eval_view(data_config, mode)`, the tf.data view fed to
+`pipeline.eval_batches`, and `make_predict_fn(model, mode)`, a `predict_fn(variables,
+images) -> (N, K)` for `classification.make_eval_step`. Both are needed: the view decides the
+shape of `images`, the predict fn how its views are combined.
+
+  center    one data.image_size view (data.resize), as in training-time evaluation. Returns
+            logits.
+  ten_crop  AlexNet (Krizhevsky et al. 2012, sec. 4.1) / torchvision TenCrop: the four corner
+            and the centre crops of size data.image_size and their mirror images, from the
+            image resized to shorter side data.eval_resize (AlexNet's 256x256 image with
+            data.resize='alexnet'); images are [N, 10, S, S, C]. The softmax probabilities
+            of the ten crops are averaged, as AlexNet and VGG did.
+  dense     VGG (Simonyan & Zisserman 2015, sec. 3.2): the fully connected layers as
+            convolutions (the model rebuilt with dense_eval=True, same parameters) over the
+            image at shorter side Q = data.eval_resize, centre-cropped to Q x Q so a batch
+            shares one shape; the class-score map is averaged over positions. With
+            flip=True (data.dense_flip, VGG's choice) the softmax probabilities of the image
+            and its mirror image are averaged.
+
+What comes back: for center, and dense without flip, the model's logits. Where
+probabilities are averaged, log(mean p): a log-softmax of it is log(mean p) again, so the
+cross-entropy that `eval_sums` reports is the averaged prediction's negative log-likelihood
+and top-k ranks the averaged probabilities.
+
+Networks ending in global average pooling and one linear layer (GoogLeNet, Inception,
+ResNets, NiN) have no dense_eval setting and need none: averaging the linear layer's outputs
+over positions equals applying it to the averaged features, so run on a larger image they
+already are the dense evaluation.
+"""
+
+import math
+from typing import Callable, Union
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxvision.errors import UserError
+
+MODES = ("center", "ten_crop", "dense")
+PredictFn = Callable[[dict, jax.Array], jax.Array]
+
+
+def check_protocol(data_config, mode: str) -> None:
+  """A clear error for an unknown mode or crops larger than the image they are cut from."""
+  if mode not in MODES:
+    raise UserError(f"unknown evaluation mode {mode!r}; use {', '.join(MODES)}")
+  size = data_config.image_size
+  if mode == "ten_crop":
+    side, key = ((data_config.resize_shorter, "resize_shorter")
+                 if data_config.resize == "alexnet" else (data_config.eval_resize, "eval_resize"))
+    if side < size:
+      raise UserError(f"ten_crop cuts {size}x{size} crops from an image of shorter side "
+                      f"data.{key}={side}; raise it to at least {size} (256 for 224)")
+  if mode == "dense" and data_config.eval_resize < size:
+    raise UserError(f"dense evaluation at data.eval_resize={data_config.eval_resize} is below "
+                    f"the training crop data.image_size={size}; use Q >= {size}")
+
+
+def eval_view(data_config, mode: str):
+  """The tf view fn `(example, seed) -> {'image', 'label'}` of `mode`, for eval_batches."""
+  check_protocol(data_config, mode)
+  # Imported here so the predict fns below can be used on hosts without TensorFlow.
+  from jaxvision.data import views
+
+  if mode == "center":
+    return views.single_view(data_config, train=False)
+  if mode == "ten_crop":
+    return views.ten_crop_view(data_config)
+  return views.dense_view(data_config)
+
+
+def log_mean_softmax(logits, axis: int):
+  """log(mean over `axis` of softmax(logits)), in float32, without leaving log space."""
+  log_p = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+  return jax.nn.logsumexp(log_p, axis=axis) - math.log(logits.shape[axis])
+
+
+def dense_model(model_or_builder: Union[nn.Module, Callable[..., nn.Module]]) -> nn.Module:
+  """The model with its fully connected layers as convolutions (same parameter tree)."""
+  if isinstance(model_or_builder, nn.Module):
+    names = {f.name for f in model_or_builder.__dataclass_fields__.values()}
+    if "dense_eval" in names:
+      return model_or_builder.clone(dense_eval=True)
+    return model_or_builder  # global average pooling: already fully convolutional
+  try:
+    return model_or_builder(dense_eval=True)
+  except TypeError:  # a builder of a model without the setting (see the module docstring)
+    return model_or_builder()
+
+
+def _as_model(model_or_builder) -> nn.Module:
+  return model_or_builder if isinstance(model_or_builder, nn.Module) else model_or_builder()
+
+
+def make_predict_fn(model_or_builder: Union[nn.Module, Callable[..., nn.Module]], mode: str, *,
+                    flip: bool = True) -> PredictFn:
+  """predict_fn(variables, images) -> (N, K) for make_eval_step; `flip` is used by dense only.
+
+  model_or_builder: the trained model (a flax Module, e.g. Experiment.model) or a callable
+  building it from keyword overrides (e.g. functools.partial(models.get_model, name, ...)).
+  The variables are the trained model's ({'params', 'batch_stats'?}) in every mode.
+  """
+  if mode not in MODES:
+    raise UserError(f"unknown evaluation mode {mode!r}; use {', '.join(MODES)}")
+  if mode == "center":
+    model = _as_model(model_or_builder)
+    return lambda variables, images: model.apply(variables, images, train=False)
+
+  if mode == "ten_crop":
+    model = _as_model(model_or_builder)
+
+    def predict_crops(variables, images):
+      if images.ndim != 5:
+        raise ValueError(f"ten_crop expects images [N, crops, H, W, C], got {images.shape}; "
+                         "use eval_view(data_config, 'ten_crop')")
+      n, crops = images.shape[:2]
+      logits = model.apply(variables, images.reshape((n * crops,) + images.shape[2:]),
+                           train=False)
+      return log_mean_softmax(logits.reshape(n, crops, -1), axis=1)
+
+    return predict_crops
+
+  model = dense_model(model_or_builder)
+
+  def predict_dense(variables, images):
+    if not flip:
+      return model.apply(variables, images, train=False)
+    n = images.shape[0]
+    both = jnp.concatenate([images, jnp.flip(images, axis=2)], axis=0)  # one pass, 2N images
+    logits = model.apply(variables, both, train=False)
+    return log_mean_softmax(jnp.stack([logits[:n], logits[n:]], axis=1), axis=1)
+
+  return predict_dense
