@@ -176,12 +176,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
   train_step = compile_train_step(exp.mesh, loss_fn=objective.loss_fn, tx=tx,
                                   schedule=schedule, base_rng=step_rng)
   eval_step = _make_eval_step(exp)
-  log = MetricsLog(workdir, start_step=start_step, total_steps=exp.total_steps)
   if jax.process_index() == 0:
     where = f"resuming at step {start_step}" if start_step else "starting"
     print(f"{config.model.name}: {count_params(state.params):,} parameters, "
           f"{exp.source.name} ({exp.source.num_examples['train']:,} train images), "
           f"{exp.mesh.size} device(s), {exp.total_steps} steps; {where}", flush=True)
+  log = MetricsLog(workdir, start_step=start_step, total_steps=exp.total_steps)
   local_batch = config.batch_size // jax.process_count()
   batches = pipeline.train_batches(
       exp.source, views.single_view(config.data, train=True), local_batch=local_batch,
