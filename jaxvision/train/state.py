@@ -14,17 +14,62 @@ class TrainState:
   params: Any
   model_state: Any  # mutable collections, e.g. {'batch_stats': ...}; {} if none
   opt_state: Any
+  # Exponential moving average of `params` (Polyak averaging), kept by the train step when
+  # it is given ema_decay > 0; None when disabled.
+  ema_params: Any = None
+
+
+def _to_state_dict(state: TrainState) -> dict:
+  # Without EMA the checkpoint holds exactly the four entries it always held, so checkpoints
+  # written before EMA existed restore unchanged (and vice versa).
+  fields = ("step", "params", "model_state", "opt_state")
+  out = {k: flax.serialization.to_state_dict(getattr(state, k)) for k in fields}
+  if state.ema_params is not None:
+    out["ema_params"] = flax.serialization.to_state_dict(state.ema_params)
+  return out
+
+
+def _from_state_dict(state: TrainState, restored: dict) -> TrainState:
+  restored = dict(restored)
+  updates = {}
+  for name in ("step", "params", "model_state", "opt_state"):
+    if name not in restored:
+      raise ValueError(f"missing field {name} in a TrainState state dict")
+    updates[name] = flax.serialization.from_state_dict(getattr(state, name),
+                                                       restored.pop(name), name=name)
+  ema = restored.pop("ema_params", None)
+  if restored:
+    raise ValueError(f"unknown field(s) {', '.join(restored)} in a TrainState state dict")
+  if state.ema_params is not None:
+    if ema is None:
+      raise ValueError("the state expects ema_params but the state dict has none")
+    updates["ema_params"] = flax.serialization.from_state_dict(state.ema_params, ema,
+                                                               name="ema_params")
+  return state.replace(**updates)
+
+
+flax.serialization.register_serialization_state(TrainState, _to_state_dict, _from_state_dict,
+                                                 override=True)
 
 
 def create_state(model, tx: optax.GradientTransformation, rng, input_shape,
-                 dtype=jnp.float32) -> TrainState:
-  """Initialises parameters on a (2, H, W, C) dummy batch; call under jit to place them."""
+                 dtype=jnp.float32, *, ema: bool = False) -> TrainState:
+  """Initialises parameters on a (2, H, W, C) dummy batch; call under jit to place them.
+
+  ema=True starts `ema_params` as a copy of the initial parameters (for ema_decay > 0).
+  """
   variables = model.init({"params": rng, "dropout": rng},
                          jnp.zeros((2, *input_shape), dtype), train=False)
   variables = dict(variables)
   params = variables.pop("params")
+  ema_params = jax.tree.map(jnp.copy, params) if ema else None
   return TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=variables,
-                    opt_state=tx.init(params))
+                    opt_state=tx.init(params), ema_params=ema_params)
+
+
+def eval_params(state: TrainState):
+  """The parameters to evaluate: the EMA when the run keeps one, else the trained ones."""
+  return state.ema_params if state.ema_params is not None else state.params
 
 
 def count_params(params) -> int:
