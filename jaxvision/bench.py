@@ -1,0 +1,238 @@
+"""`jaxvision bench`: train-step speed of a model on synthetic data, with MFU.
+
+  jaxvision bench --model resnet50 --batch-size 256 --image-size 224 --dtype bfloat16 \
+      --steps 20 [--json] [--peak-tflops X]
+  python -m jaxvision.bench ...   (the same, without the CLI)
+
+It times exactly the step `jaxvision train` runs: `compile_train_step` over a mesh of every
+device, the Supervised objective, SGD with momentum, the state donated. One random batch is
+placed on the devices once and reused, so no input pipeline is measured (for that, see
+benchmarks/input_pipeline.py). Reported: compile time (trace + lower + XLA compile), the
+median of `steps` step times after `warmup` steps (each synchronised with
+block_until_ready), images/s, FLOPs per step from XLA's cost analysis of the compiled step,
+and MFU against the device's dense peak.
+
+Imports jax, flax, optax and jaxvision's models/objectives/parallel/train.step/state/optim
+only, never TensorFlow or ml_collections: accelerator hosts may lack them. jax is imported
+inside functions so that `peak_tflops` and `format_table` stay usable from scripts that run
+another framework (benchmarks/torch_reference.py).
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+DTYPE_NAMES = ("bfloat16", "float32")
+
+# Dense (no structured sparsity) peak TFLOP/s per chip, (bfloat16, float32), from the vendors'
+# datasheets; NVIDIA lists "with sparsity" figures, halved here. float32 on NVIDIA is the
+# TF32 tensor-core peak because XLA's default matmul/conv precision uses TF32 on Ampere and
+# later (jax.lax.Precision.DEFAULT); on TPU it is the bf16 peak because DEFAULT precision runs
+# float32 dots as one bfloat16 pass. Checked in order: the first substring of the lower-cased
+# `jax.devices()[0].device_kind` (or torch's device name) that matches wins.
+PEAK_TFLOPS = (
+    # NVIDIA H100 Tensor Core GPU datasheet: PCIe BF16 1,513* / TF32 756*; NVL 1,671* / 835*.
+    ("h100 pcie", "NVIDIA H100 PCIe", 756.5, 378.0),
+    ("h100 nvl", "NVIDIA H100 NVL", 835.5, 417.5),
+    # H100 SXM5 ("NVIDIA H100 80GB HBM3"): BF16 1,979* TFLOPS, TF32 989* TFLOPS.
+    ("h100", "NVIDIA H100 SXM", 989.5, 494.5),
+    # NVIDIA H200 datasheet: NVL BF16 1,671* / TF32 835*; SXM BF16 1,979* / TF32 989*
+    # (the H100 SXM compute with more, faster memory).
+    ("h200 nvl", "NVIDIA H200 NVL", 835.5, 417.5),
+    ("h200", "NVIDIA H200 SXM", 989.5, 494.5),
+    ("gh200", "NVIDIA GH200", 989.5, 494.5),
+    # NVIDIA A100 datasheet: BF16 312 TFLOPS (624*), TF32 156 TFLOPS (312*), SXM and PCIe.
+    ("a100", "NVIDIA A100", 312.0, 156.0),
+    # Google Cloud TPU system architecture pages, peak bf16 compute per chip:
+    # v5e ("TPU v5 lite") 197, v5p ("TPU v5") 459, v4 275, v6e Trillium ("TPU v6 lite") 918.
+    ("tpu v5 lite", "TPU v5e", 197.0, 197.0),
+    ("tpu v5e", "TPU v5e", 197.0, 197.0),
+    ("tpu v5p", "TPU v5p", 459.0, 459.0),
+    ("tpu v5", "TPU v5p", 459.0, 459.0),
+    ("tpu v4", "TPU v4", 275.0, 275.0),
+    ("tpu v6", "TPU v6e", 918.0, 918.0),
+)
+
+
+def peak_tflops(device_kind: str, dtype: str) -> tuple[float | None, str]:
+  """(dense peak TFLOP/s per chip, table name) for a device kind, or (None, '') if unknown."""
+  kind = device_kind.lower()
+  for key, name, bf16, fp32 in PEAK_TFLOPS:
+    if key in kind:
+      return (bf16 if dtype == "bfloat16" else fp32), name
+  return None, ""
+
+
+class _Config(dict):
+  """The few optimiser settings make_optimizer reads, with attribute and .get access."""
+
+  __getattr__ = dict.__getitem__
+
+
+def _optimizer_config(learning_rate: float = 0.1) -> _Config:
+  return _Config(optimizer="sgd", learning_rate=learning_rate, momentum=0.9, nesterov=False,
+                 weight_decay=0.0, schedule="constant", warmup_steps=0)
+
+
+def _cost_flops(cost) -> float:
+  """`cost_analysis()` is a dict in recent jax, a list of per-module dicts in older ones."""
+  if not cost:
+    return 0.0
+  if isinstance(cost, dict):
+    cost = [cost]
+  return float(sum(c.get("flops", 0.0) for c in cost if c))
+
+
+def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, steps: int,
+                  peak_tflops: float | None = None, num_classes: int = 1000, *,
+                  warmup: int = 2, grad_accum_steps: int = 1, channels: int = 3) -> dict:
+  """Compiles and times jaxvision's train step of `model`; returns the measurements.
+
+  FLOPs: XLA's cost analysis of the compiled step is the program of one device (the SPMD
+  partition), so flops_per_step is that times the device count; MFU divides by the step
+  time and by the peak of every device. If the compiled module reports no FLOPs (a backend
+  that hides convolutions in library calls from the count), the pre-optimisation HLO's count
+  is used and flops_source says so. Raises KeyError for an unknown model, ValueError for a
+  bad setting.
+  """
+  import jax
+  import jax.numpy as jnp
+  import numpy as np
+
+  from jaxvision import models, objectives
+  from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
+  from jaxvision.train.optim import make_optimizer
+  from jaxvision.train.state import count_params, create_state
+  from jaxvision.train.step import compile_train_step
+
+  if dtype not in DTYPE_NAMES:
+    raise ValueError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, got {dtype!r}")
+  if steps < 1 or warmup < 0:
+    raise ValueError(f"steps must be >= 1 and warmup >= 0, got {steps} and {warmup}")
+  mesh = make_mesh()
+  if batch_size < 1 or batch_size % mesh.size:
+    raise ValueError(f"batch size {batch_size} is not a positive multiple of the "
+                     f"{mesh.size} devices")
+  net = models.get_model(model, num_classes=num_classes,
+                         dtype={"bfloat16": jnp.bfloat16, "float32": jnp.float32}[dtype])
+  tx, schedule = make_optimizer(_optimizer_config(), warmup + steps)
+  input_shape = (image_size, image_size, channels)
+  init = jax.jit(lambda r: create_state(net, tx, r, input_shape),
+                 out_shardings=replicated_sharding(mesh))
+  state = init(jax.random.key(0))
+  objective = objectives.Supervised(model=net)
+  train_step = compile_train_step(mesh, loss_fn=objective.loss_fn, tx=tx, schedule=schedule,
+                                  base_rng=jax.random.key(1), grad_accum_steps=grad_accum_steps)
+  rng = np.random.default_rng(0)
+  local = batch_size // jax.process_count()
+  batch = global_batch({"image": rng.standard_normal((local, *input_shape), np.float32),
+                        "label": rng.integers(0, num_classes, local).astype(np.int32)}, mesh)
+
+  start = time.perf_counter()
+  lowered = train_step.lower(state, batch)
+  compiled = lowered.compile()
+  compile_s = time.perf_counter() - start
+  flops_per_device, source = _cost_flops(compiled.cost_analysis()), "compiled"
+  if flops_per_device <= 0:
+    flops_per_device, source = _cost_flops(lowered.cost_analysis()), "lowered"
+
+  times = []
+  for i in range(warmup + steps):
+    start = time.perf_counter()
+    state, metrics = compiled(state, batch)
+    jax.block_until_ready((state, metrics))
+    if i >= warmup:
+      times.append(time.perf_counter() - start)
+  loss = float(metrics["loss"])
+  step_s = statistics.median(times)
+
+  device = jax.devices()[0]
+  peak, peak_name = (peak_tflops, "given") if peak_tflops else globals()["peak_tflops"](
+      device.device_kind, dtype)
+  flops = flops_per_device * mesh.size
+  achieved = flops / step_s / 1e12
+  return {
+      "framework": "jaxvision", "model": model, "batch_size": batch_size,
+      "image_size": image_size, "dtype": dtype, "num_classes": num_classes,
+      "grad_accum_steps": grad_accum_steps,
+      "params": count_params(state.params), "platform": device.platform,
+      "device": device.device_kind, "num_devices": mesh.size,
+      "jax": jax.__version__, "compile_s": compile_s, "steps": steps, "warmup": warmup,
+      "step_ms": step_s * 1e3, "step_ms_min": min(times) * 1e3,
+      "images_per_s": batch_size / step_s,
+      "flops_per_step": flops, "flops_source": source, "tflops_per_s": achieved,
+      "peak_tflops_per_device": peak, "peak_name": peak_name,
+      "mfu": achieved / (peak * mesh.size) if peak else None, "final_loss": loss,
+  }
+
+
+def format_table(result: dict) -> str:
+  """A two-column table of one benchmark result (jaxvision's or the torch reference's)."""
+  r = result
+  mfu = (f"{100 * r['mfu']:.1f}% of {r['num_devices']} x {r['peak_tflops_per_device']:g} "
+         f"TFLOP/s ({r['peak_name']}, {r['dtype']} dense)" if r.get("mfu") is not None
+         else "n/a (unknown device peak; give --peak-tflops)")
+  rows = [
+      ("framework", r["framework"]),
+      ("model", f"{r['model']} ({r['params']:,} params, {r['num_classes']} classes)"),
+      ("input", f"batch {r['batch_size']}, {r['image_size']}x{r['image_size']}, {r['dtype']}"),
+      ("devices", f"{r['num_devices']} x {r['device']}"),
+      ("compile", f"{r['compile_s']:.1f} s"),
+      (f"step (median of {r['steps']})", f"{r['step_ms']:.2f} ms (min {r['step_ms_min']:.2f})"),
+      ("images/s", f"{r['images_per_s']:,.1f}"),
+      ("GFLOP/step", f"{r['flops_per_step'] / 1e9:,.1f} ({r.get('flops_source', '')})"),
+      ("TFLOP/s", f"{r['tflops_per_s']:.3f}"),
+      ("MFU", mfu),
+  ]
+  width = max(len(k) for k, _ in rows)
+  return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+  p.add_argument("--model", required=True, help="a name from `jaxvision models`")
+  p.add_argument("--batch-size", type=int, default=128, help="global batch (all devices)")
+  p.add_argument("--image-size", type=int, default=224)
+  p.add_argument("--dtype", choices=DTYPE_NAMES, default="bfloat16", help="compute dtype")
+  p.add_argument("--steps", type=int, default=20, help="timed steps (after --warmup)")
+  p.add_argument("--warmup", type=int, default=2)
+  p.add_argument("--num-classes", type=int, default=1000)
+  p.add_argument("--grad-accum-steps", type=int, default=1)
+  p.add_argument("--peak-tflops", type=float, default=None,
+                 help="dense peak TFLOP/s per device for MFU (default: from the device kind)")
+  p.add_argument("--json", action="store_true", help="print one JSON object instead")
+
+
+def add_bench_parser(subparsers) -> argparse.ArgumentParser:
+  """Adds `bench` to the `jaxvision` command's subparsers."""
+  p = subparsers.add_parser("bench", help="train-step speed and MFU on synthetic data")
+  _add_arguments(p)
+  return p
+
+
+def run_bench_command(args) -> int:
+  """Runs `jaxvision bench` from parsed arguments; 2 with a one-line error for bad input."""
+  try:
+    result = run_benchmark(args.model, args.batch_size, args.image_size, args.dtype,
+                           args.steps, args.peak_tflops, args.num_classes,
+                           warmup=args.warmup, grad_accum_steps=args.grad_accum_steps)
+  except (KeyError, ValueError) as e:
+    message = e.args[0] if e.args else str(e)
+    print(f"jaxvision: error: {message}", file=sys.stderr)
+    return 2
+  if args.json:
+    print(json.dumps(result, sort_keys=True))
+  else:
+    print(format_table(result), flush=True)
+  return 0
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(prog="jaxvision bench", description=__doc__.split("\n")[0])
+  _add_arguments(parser)
+  return run_bench_command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+  sys.exit(main())
