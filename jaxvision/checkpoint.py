@@ -26,6 +26,7 @@ def check_run_info(workdir: str, info: dict, *, record: bool = True) -> None:
   if os.path.exists(path):
     with open(path) as f:
       previous = json.load(f)
+    info = json.loads(json.dumps(info))  # tuples come back from run.json as lists
     differing = [k for k in info if k in previous and previous[k] != info[k]]
     if differing:
       what = "; ".join(f"{k}: {previous[k]!r} there, {info[k]!r} now" for k in differing)

@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--coordinator_address", default=None, help="multi-host: HOST:PORT")
     p.add_argument("--num_processes", type=int, default=None)
     p.add_argument("--process_id", type=int, default=None)
+    if name == "eval":
+      p.add_argument("--mode", default="center", choices=("center", "ten_crop", "dense"),
+                     help="center crop, 10-crop averaging, or dense (FC as conv) evaluation")
   p = sub.add_parser("report", help="PNG curves, confusion matrix and a Markdown summary")
   p.add_argument("workdir")
   p.add_argument("--out", default=None, help="folder for the report (default WORKDIR/report)")
@@ -48,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
   p = sub.add_parser("compare", help="overlay the curves of several runs")
   p.add_argument("workdirs", nargs="+")
   p.add_argument("--out", default="comparison", help="folder for compare.png and compare.md")
+  p = sub.add_parser("import-weights", help="convert torchvision/timm weights to a workdir")
+  p.add_argument("--format", required=True, choices=("torchvision", "timm"))
+  p.add_argument("--model", required=True)
+  p.add_argument("--src", required=True, help=".safetensors, .npz, or .pth (needs torch)")
+  p.add_argument("--out", required=True, help="new folder for the Orbax checkpoint")
   p = sub.add_parser("models", help="list the models with parameters and GFLOPs")
   p.add_argument("--json", action="store_true", help="print a JSON list")
   return parser
@@ -121,6 +129,11 @@ def main(argv=None) -> int:
     if args.command == "models":
       _models(args.json)
       return 0
+    if args.command == "import-weights":
+      from jaxvision import weights
+
+      print(weights.import_weights_command(args.format, args.model, args.src, args.out))
+      return 0
     if args.command in ("report", "compare"):
       from jaxvision.reporting import report
 
@@ -137,7 +150,8 @@ def main(argv=None) -> int:
     if args.command == "train":
       _print_metrics("final test", loop.train_and_evaluate(config, args.workdir))
     else:
-      _print_metrics("test", loop.evaluate_workdir(config, args.workdir))
+      _print_metrics(f"test ({args.mode})",
+                     loop.evaluate_workdir(config, args.workdir, mode=args.mode))
     return 0
   except UserError as e:
     print(f"jaxvision: error: {e}", file=sys.stderr)

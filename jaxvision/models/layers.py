@@ -58,7 +58,8 @@ def avg_pool(x, kernel, stride, padding=0, ceil_mode: bool = False,
   _, ew = _pool_geometry(x.shape[2], kw, sw, pw, ceil_mode)
   pads = ((0, 0), (ph, ph + eh), (pw, pw + ew), (0, 0))
   window, strides = (1, kh, kw, 1), (1, sh, sw, 1)
-  sums = lax.reduce_window(x, jnp.zeros((), x.dtype), lax.add, window, strides, pads)
+  # A Python scalar init value: a traced jnp.zeros makes reduce_window non-differentiable.
+  sums = lax.reduce_window(x, 0.0, lax.add, window, strides, pads)
   # The divisor is static and separable: per-axis window counts from the geometry alone.
   def counts(size, k, s, p, e):
     pad = 1.0 if count_include_pad else 0.0

@@ -18,6 +18,7 @@ from jaxvision import models, objectives
 from jaxvision.checkpoint import Checkpointer, check_run_info
 from jaxvision.data import pipeline, sources, views
 from jaxvision.errors import Stopped, UserError
+from jaxvision.evaluate import protocols
 from jaxvision.evaluate.classification import evaluate, make_eval_step
 from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
 from jaxvision.train.metrics_log import MetricsLog
@@ -27,7 +28,6 @@ from jaxvision.train.watchdog import ProgressWatchdog
 from jaxvision.train.state import count_params, create_state
 from jaxvision.train.step import compile_train_step
 
-RESIZE_METHODS = ("pad", "bilinear", "center_crop", "none")
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
 
@@ -63,10 +63,7 @@ def build_experiment(config, workdir: str) -> Experiment:
   if config.dtype not in DTYPES:
     raise UserError(f"unknown dtype {config.dtype!r}; valid: {', '.join(DTYPES)}")
   source = sources.get_source(config.data)
-  views.check_augment(tuple(config.data.augment))
-  if config.data.resize not in RESIZE_METHODS:  # else it would surface inside tf.data tracing
-    raise UserError(f"unknown data.resize {config.data.resize!r}; "
-                    f"use {', '.join(RESIZE_METHODS)}")
+  views.check_data_config(config.data)  # else mistakes surface inside tf.data tracing
   steps_per_epoch = source.num_examples["train"] // config.batch_size
   if config.num_train_steps > 0:
     total_steps = config.num_train_steps
@@ -114,10 +111,11 @@ def _eval_view(exp):
   return views.single_view(exp.config.data, train=False)
 
 
-def run_eval(exp: Experiment, eval_step, state, split: str = "test") -> dict:
+def run_eval(exp: Experiment, eval_step, state, split: str = "test", view=None) -> dict:
   variables = {"params": state.params, **state.model_state}
   local = exp.config.eval_batch_size // jax.process_count()
-  batches = pipeline.eval_batches(exp.source, _eval_view(exp), split=split, local_batch=local,
+  batches = pipeline.eval_batches(exp.source, view or _eval_view(exp), split=split,
+                                  local_batch=local,
                                   process_index=jax.process_index(),
                                   process_count=jax.process_count())
   return evaluate(eval_step, variables, batches, exp.mesh)
@@ -266,8 +264,11 @@ def load_trained(config, workdir: str):
   return exp, restored
 
 
-def evaluate_workdir(config, workdir: str, split: str = "test") -> dict:
-  """Evaluates the latest checkpoint in WORKDIR on the full `split`."""
+def evaluate_workdir(config, workdir: str, split: str = "test", mode: str = "center") -> dict:
+  """Evaluates the latest checkpoint in WORKDIR on the full `split` by protocol `mode`."""
+  protocols.check_protocol(config.data, mode)
   exp, state = load_trained(config, workdir)
-  metrics = run_eval(exp, _make_eval_step(exp), state, split)
+  eval_step = make_eval_step(
+      protocols.make_predict_fn(exp.model, mode, flip=config.data.dense_flip), exp.mesh)
+  metrics = run_eval(exp, eval_step, state, split, view=protocols.eval_view(config.data, mode))
   return dict(metrics, step=int(jax.device_get(state.step)))
