@@ -59,5 +59,6 @@ def base_config() -> ml_collections.ConfigDict:
   config.checkpoint_every_steps = 1000
   config.keep_checkpoints = 3
   config.preemption_grace_secs = 30.0  # after SIGTERM: finish the step, save, exit within this
+  config.skip_nonfinite = False        # True: skip (and count) steps with a NaN/Inf loss
   config.host_timeout_secs = 300.0     # several hosts: exit if no step completes for this long
   return config

@@ -124,3 +124,21 @@ def test_full_disk_at_save_is_an_error_with_the_last_checkpoint_intact(tmp_path,
   monkeypatch.undo()
   code, out, err = _train(workdir, 40)
   assert code == 0 and "resuming at step 20" in out
+
+
+def test_skip_nonfinite_skips_and_counts(tmp_path):
+  import json
+
+  import numpy as np
+  import orbax.checkpoint as ocp
+  workdir = str(tmp_path / "w")
+  code, _, err = _train(workdir, 30, "--config.model.name=lenet5_relu",
+                        "--config.learning_rate=1e12", "--config.optimizer=sgd",
+                        "--config.skip_nonfinite=True")
+  assert code == 0, err
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    train = [r for r in map(json.loads, f) if r["split"] == "train"]
+  assert sum(r["skipped"] for r in train) > 0
+  state = ocp.StandardCheckpointer().restore(os.path.join(workdir, "checkpoints", "30", "state"))
+  assert all(np.all(np.isfinite(np.asarray(x))) for x in
+             __import__("jax").tree.leaves(state["params"]))

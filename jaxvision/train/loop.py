@@ -147,9 +147,14 @@ def save_config(config, workdir: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-def first_nonfinite(pending, start_step):
-  """(step, metric) of the first non-finite training metric in `pending`, else None."""
+def first_nonfinite(pending, start_step, skipping=False):
+  """(step, metric) of the first non-finite training metric in `pending`, else None.
+
+  With skip_nonfinite the steps that were skipped do not count (their state is unchanged).
+  """
   for offset, metrics in enumerate(pending):
+    if skipping and float(metrics["skipped"]):
+      continue
     for name, value in metrics.items():
       if not math.isfinite(float(value)):
         return start_step + offset, name
@@ -172,7 +177,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   start_step = int(jax.device_get(state.step))
   objective = objectives.get_objective(config.objective, exp.model, config)
   train_step = compile_train_step(exp.mesh, loss_fn=objective.loss_fn, tx=tx,
-                                  schedule=schedule, base_rng=step_rng)
+                                  schedule=schedule, base_rng=step_rng,
+                                  skip_nonfinite=config.skip_nonfinite)
   eval_step = _make_eval_step(exp)
   if jax.process_index() == 0:
     where = f"resuming at step {start_step}" if start_step else "starting"
@@ -195,7 +201,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   pending, timer, timed_steps, final = [], time.time(), 0, None
 
   def check_finite(step):
-    bad = first_nonfinite(pending, step - len(pending) + 1)
+    bad = first_nonfinite(pending, step - len(pending) + 1, config.skip_nonfinite)
     if bad:
       raise UserError(f"training diverged: {bad[1]} is not finite at step {bad[0]}; the last "
                       f"good checkpoint ({checkpointer.latest_good()}) is kept in "
@@ -214,6 +220,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
       if step % config.log_every_steps == 0 or step == exp.total_steps:
         check_finite(step)
         means = {k: float(np.mean([float(m[k]) for m in pending])) for k in pending[0]}
+        if config.skip_nonfinite:  # the count, and the loss over the steps that were kept
+          means["skipped"] = float(sum(float(m["skipped"]) for m in pending))
+          kept = [float(m["loss"]) for m in pending if not float(m["skipped"])]
+          means["loss"] = float(np.mean(kept)) if kept else float("nan")
         pending = []
         if timed_steps:
           means["images_per_sec"] = timed_steps * config.batch_size / (time.time() - timer)

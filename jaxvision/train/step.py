@@ -71,7 +71,7 @@ def accumulate_gradients(loss_fn, params, model_state, batch, rng, steps: int,
 
 
 def train_step(state, batch, *, loss_fn, tx, schedule, base_rng, grad_accum_steps=1,
-               ema_decay=0.0, micro_sharding=None):
+               ema_decay=0.0, micro_sharding=None, skip_nonfinite=False):
   rng = jax.random.fold_in(base_rng, state.step)
   grads, metrics, model_state = accumulate_gradients(
       loss_fn, state.params, state.model_state, batch, rng, grad_accum_steps, micro_sharding)
@@ -86,11 +86,20 @@ def train_step(state, batch, *, loss_fn, tx, schedule, base_rng, grad_accum_step
     ema_params = ema_update(ema_params, params, decay=ema_decay)
   new_state = state.replace(step=state.step + 1, params=params, model_state=model_state,
                             opt_state=opt_state, ema_params=ema_params)
+  if skip_nonfinite:
+    # A non-finite loss or gradient leaves every part of the state as it was (the step
+    # counter still advances, so the data stream stays aligned); 'skipped' counts it.
+    finite = jnp.isfinite(metrics["loss"]) & jnp.all(jnp.asarray(
+        [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
+    kept = jax.tree.map(lambda new, old: jnp.where(finite, new, old),
+                        new_state.replace(step=state.step), state)
+    new_state = kept.replace(step=state.step + 1)
+    metrics = dict(metrics, skipped=1.0 - finite.astype(jnp.float32))
   return new_state, metrics
 
 
 def compile_train_step(mesh, *, loss_fn, tx, schedule, base_rng, grad_accum_steps: int = 1,
-                       ema_decay: float = 0.0):
+                       ema_decay: float = 0.0, skip_nonfinite: bool = False):
   """jit with the state replicated and the batch sharded on 'data'; the state is donated.
 
   grad_accum_steps: micro-batches per step (the global batch must divide into them, and
@@ -104,7 +113,8 @@ def compile_train_step(mesh, *, loss_fn, tx, schedule, base_rng, grad_accum_step
   micro_sharding = NamedSharding(mesh, P(None, DATA_AXIS))
   step = functools.partial(train_step, loss_fn=loss_fn, tx=tx, schedule=schedule,
                            base_rng=base_rng, grad_accum_steps=int(grad_accum_steps),
-                           ema_decay=float(ema_decay), micro_sharding=micro_sharding)
+                           ema_decay=float(ema_decay), micro_sharding=micro_sharding,
+                           skip_nonfinite=bool(skip_nonfinite))
   replicated = replicated_sharding(mesh)
   return jax.jit(step, in_shardings=(replicated, batch_sharding(mesh)),
                  out_shardings=(replicated, replicated), donate_argnums=(0,))
