@@ -256,6 +256,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 def load_trained(config, workdir: str):
   """(experiment, state) of the latest checkpoint in WORKDIR, for evaluation and reports."""
+  from jaxvision.weights.export import is_pretrained_dir
+
+  if workdir and is_pretrained_dir(workdir):
+    # Its checkpoint is a 'weights' item, not a train state: restoring it as one would
+    # wrongly set it aside as corrupt.
+    raise UserError(f"{workdir} holds imported weights (jaxvision import-weights), not a "
+                    "training run; evaluating and fine-tuning from them is not wired yet")
   if workdir and not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
                     f"jaxvision train --config ... --workdir {workdir}")
