@@ -112,6 +112,11 @@ class Checkpointer:
       found = shapes.get(first, "missing")
       raise UserError(f"checkpoint {self.directory}/{step} does not fit this model ({first}: "
                       f"expected {wanted[first]}, found {found}); use a new --workdir")
+    extra = [k for k in shapes if k not in wanted]
+    if extra:  # e.g. EMA parameters saved by a run with ema_decay > 0
+      raise UserError(f"checkpoint {self.directory}/{step} holds {extra[0]}, which this run "
+                      "does not (was it trained with other settings, e.g. ema_decay?); "
+                      "use the same settings or a new --workdir")
 
   def _set_aside(self, step, error):
     corrupt_dir = os.path.join(self.workdir, "checkpoints.corrupt")
