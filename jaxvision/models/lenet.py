@@ -82,6 +82,8 @@ class LeNet5(nn.Module):
   classic: bool = True
   # Not in the 1998 paper (0 = its network); dropout on the C5 and F6 outputs for ablations.
   dropout_rate: float = 0.0
+  # False: return the 84 F6 activations and hold no output layer (an SSL wrapper's encoder).
+  head: bool = True
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -111,6 +113,8 @@ class LeNet5(nn.Module):
     x = jnp.mean(x, axis=(1, 2))  # 1x1 at 32x32; averages if the input is larger.
     dropout = lambda y: nn.Dropout(self.dropout_rate, deterministic=not train)(y)
     x = dropout(act(dense(84, name="f6")(dropout(x))))
+    if not self.head:
+      return x
     return dense(self.num_classes, name="output")(x)
 
 

@@ -21,6 +21,9 @@ from jaxvision.models.registry import ModelSpec
 class NiN(nn.Module):
   num_classes: int = 10
   dropout_rate: float = 0.5
+  # False: stop after block3_cccp1 and average its 192 maps; block3_cccp2, the per-class
+  # 1x1 conv, is NiN's classifier, so it is left out (an SSL wrapper's encoder).
+  head: bool = True
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -36,6 +39,8 @@ class NiN(nn.Module):
       p = k // 2
       x = nn.relu(conv(widths[0], (k, k), padding=((p, p), (p, p)), name=f"{name}_conv")(x))
       x = nn.relu(conv(widths[1], (1, 1), name=f"{name}_cccp1")(x))
+      if i == 2 and not self.head:
+        break
       x = nn.relu(conv(widths[2], (1, 1), name=f"{name}_cccp2")(x))
       if i == 0:
         x = layers.max_pool(x, 3, 2, ceil_mode=True)

@@ -113,6 +113,8 @@ class ResNet(nn.Module):
   bam_after: tuple[int, ...] = ()
   zero_init_residual: bool = False
   num_classes: int = 1000
+  # False: return the pooled features and hold no classifier (an SSL wrapper's encoder).
+  head: bool = True
   norm: str = "batch"
   groups: int = 32
   dtype: Any = jnp.float32
@@ -140,6 +142,8 @@ class ResNet(nn.Module):
       if i + 1 in self.bam_after:
         x = layers.BAM(name=f"bam{i + 1}", **kw)(x, train=train)
     x = jnp.mean(x, axis=(1, 2))
+    if not self.head:
+      return x
     return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
                     name="fc")(x)
 
@@ -186,6 +190,7 @@ class WideResNet(nn.Module):
   depth: int = 28
   widen: int = 2
   num_classes: int = 10
+  head: bool = True
   slope: float = 0.1
   norm: str = "batch"
   groups: int = 32
@@ -208,6 +213,8 @@ class WideResNet(nn.Module):
                          momentum=0.999, epsilon=1e-3, dtype=self.dtype,
                          param_dtype=self.param_dtype)(x)
     x = jnp.mean(nn.leaky_relu(x, self.slope), axis=(1, 2))
+    if not self.head:
+      return x
     return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
                     name="fc")(x)
 
