@@ -9,11 +9,11 @@ from typing import Any
 
 import flax.linen as nn
 
-from jaxvision.models import alexnet, googlenet, inception, lenet, nin, resnet, vgg
+from jaxvision.models import alexnet, googlenet, inception, lenet, nin, resnet, vgg, vit
 from jaxvision.models.registry import ModelSpec, build, unknown_model_error
 
 MODELS: dict[str, ModelSpec] = {}
-for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet):
+for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit):
   MODELS.update(_module.MODELS)
 
 
