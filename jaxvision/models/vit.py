@@ -71,10 +71,14 @@ def activation_fn(name: str):
 
 
 class Attention(nn.Module):
-  """Multi-head self-attention with separate q, k, v, out projections (all with bias)."""
+  """Multi-head self-attention with separate q, k, v, out projections (all with bias).
+
+  causal=True lets token i attend to tokens <= i only (CLIP's text tower).
+  """
 
   dim: int
   num_heads: int
+  causal: bool = False
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -91,6 +95,10 @@ class Attention(nn.Module):
     k = split(dense(name="k")(x))
     v = split(dense(name="v")(x))
     logits = jnp.einsum("nqhd,nkhd->nhqk", q, k)
+    if self.causal:
+      # The dtype's lowest finite value, not -inf: no inf - inf = NaN inside the softmax.
+      keep = jnp.tril(jnp.ones((t, t), bool))
+      logits = jnp.where(keep, logits, jnp.finfo(logits.dtype).min)
     # Softmax in float32 even for bfloat16 compute: the row sums are where precision is lost.
     weights = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(self.dtype)
     out = jnp.einsum("nhqk,nkhd->nqhd", weights, v).reshape(n, t, self.dim)
@@ -120,6 +128,7 @@ class Block(nn.Module):
   mlp_dim: int
   activation: str = "gelu"
   ln_eps: float = 1e-6
+  causal: bool = False
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -128,7 +137,8 @@ class Block(nn.Module):
     norm = functools.partial(nn.LayerNorm, epsilon=self.ln_eps, dtype=self.dtype,
                              param_dtype=self.param_dtype)
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-    x = x + Attention(self.dim, self.num_heads, name="attn", **kw)(norm(name="norm1")(x))
+    x = x + Attention(self.dim, self.num_heads, self.causal, name="attn", **kw)(
+        norm(name="norm1")(x))
     return x + Mlp(self.mlp_dim, self.activation, name="mlp", **kw)(norm(name="norm2")(x))
 
 
