@@ -15,6 +15,10 @@ from jaxvision.models.registry import ModelSpec, build, unknown_model_error
 MODELS: dict[str, ModelSpec] = {}
 for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit):
   MODELS.update(_module.MODELS)
+# CLIP (image-text) registers after the image zoo it builds on.
+from jaxvision.models import clip as _clip  # noqa: E402
+
+MODELS.update(_clip.MODELS)
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:
