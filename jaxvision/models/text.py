@@ -45,7 +45,7 @@ class TextTransformer(nn.Module):
     pos = self.param("pos_embed", nn.initializers.normal(0.01),
                      (self.context_length, self.width), self.param_dtype)
     x = x + pos[:tokens.shape[1]].astype(self.dtype)
-    mlp_dim = int(round(self.width * self.mlp_ratio))
+    mlp_dim = int(self.width * self.mlp_ratio)  # as the ViT computes it
     for i in range(self.depth):
       x = Block(self.width, self.num_heads, mlp_dim, self.activation, self.ln_eps, causal=True,
                 name=f"block_{i}", **kw)(x)

@@ -19,6 +19,7 @@ _EXPORTS = {
     "export": ("head_modules", "import_weights", "import_weights_command",
                "is_pretrained_dir", "load_pretrained", "merge_pretrained", "read_run_info"),
     "files": ("load_state_dict_file", "read_npz", "read_safetensors"),
+    "hf_clip": ("from_hf_clip",),
     "presets": ("PRESETS", "preprocess", "preset_for"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
