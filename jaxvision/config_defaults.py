@@ -53,6 +53,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.label_smoothing = 0.0
   config.aux_loss_weight = 0.3
   config.dtype = "float32"         # compute dtype; parameters stay float32
+  config.grad_accum_steps = 1      # micro-batches per step (batch_size is the whole step's)
+  config.ema_decay = 0.0           # > 0: keep an EMA of the parameters and evaluate it
+  config.init_from = ""            # import-weights folder or workdir to start a fresh run from
   config.seed = 0
   config.log_every_steps = 100
   config.eval_every_steps = 1000

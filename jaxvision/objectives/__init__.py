@@ -3,7 +3,14 @@
 Contract: an objective has `loss_fn(params, model_state, batch, rng) -> (loss, (metrics,
 new_model_state))`, where `model_state` holds the mutable collections (e.g. 'batch_stats');
 the train step is the same for every method.
+
+An objective also names its host-local batch stream (`train_stream`, a key of
+jaxvision.data.streams.STREAMS) and its evaluator (`evaluation`, a key of
+jaxvision.train.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
+positional model inputs to initialise parameters on (default: a dummy image batch).
 """
+
+import jax.numpy as jnp
 
 from jaxvision.errors import UserError
 from jaxvision.objectives.supervised import Supervised
@@ -15,3 +22,10 @@ def get_objective(name: str, model, config):
   if name not in OBJECTIVES:
     raise UserError(f"unknown objective {name!r}; valid: {', '.join(sorted(OBJECTIVES))}")
   return OBJECTIVES[name].from_config(model, config)
+
+
+def init_inputs(objective, input_shape) -> tuple:
+  """The positional inputs `model.init` runs on for this objective."""
+  if hasattr(objective, "init_inputs"):
+    return tuple(objective.init_inputs(input_shape))
+  return (jnp.zeros((2, *input_shape), jnp.float32),)

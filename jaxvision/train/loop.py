@@ -16,16 +16,17 @@ import numpy as np
 
 from jaxvision import models, objectives
 from jaxvision.checkpoint import Checkpointer, check_run_info
-from jaxvision.data import pipeline, sources, views
+from jaxvision.data import sources, streams, views
 from jaxvision.errors import Stopped, UserError
 from jaxvision.evaluate import protocols
-from jaxvision.evaluate.classification import evaluate, make_eval_step
 from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
+from jaxvision.train import evaluators
+from jaxvision.train.init_from import initialise_from
 from jaxvision.train.metrics_log import MetricsLog
 from jaxvision.train.optim import make_optimizer
 from jaxvision.train.preemption import PreemptionWatcher
 from jaxvision.train.watchdog import ProgressWatchdog
-from jaxvision.train.state import count_params, create_state
+from jaxvision.train.state import count_params, create_state, eval_params
 from jaxvision.train.step import compile_train_step
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
@@ -40,6 +41,7 @@ class Experiment:
   mesh: object
   total_steps: int
   input_shape: tuple[int, int, int]
+  objective: object  # jaxvision.objectives: loss_fn, train_stream, evaluation
 
 
 def _positive(config, key):
@@ -60,6 +62,16 @@ def build_experiment(config, workdir: str) -> Experiment:
     if config[key] % devices:
       raise UserError(f"{key}={config[key]} is not divisible by the {devices} devices; "
                       f"use a multiple of {devices}, e.g. {devices * max(1, config[key] // devices)}")
+  accum = config.get("grad_accum_steps", 1)
+  if not isinstance(accum, int) or accum < 1:
+    raise UserError(f"grad_accum_steps must be a positive integer, got {accum!r}")
+  if (config.batch_size // devices) % accum:
+    raise UserError(f"batch_size={config.batch_size} gives {config.batch_size // devices} "
+                    f"examples per device, which do not split into grad_accum_steps={accum} "
+                    f"equal micro-batches; use a batch_size divisible by {devices * accum}")
+  ema = config.get("ema_decay", 0.0)
+  if not isinstance(ema, (int, float)) or not 0.0 <= ema < 1.0:
+    raise UserError(f"ema_decay must be in [0, 1) (0 turns the EMA off), got {ema!r}")
   if config.dtype not in DTYPES:
     raise UserError(f"unknown dtype {config.dtype!r}; valid: {', '.join(DTYPES)}")
   source = sources.get_source(config.data)
@@ -88,7 +100,13 @@ def build_experiment(config, workdir: str) -> Experiment:
     raise UserError(f"model {config.model.name!r} does not take these settings: {e}") from None
   channels = source.image_shape[-1]
   input_shape = (config.data.image_size, config.data.image_size, channels)
-  return Experiment(config, workdir, source, model, mesh, total_steps, input_shape)
+  objective = objectives.get_objective(config.objective, model, config)
+  for kind, table, name in (("train stream", streams.STREAMS, objective.train_stream),
+                            ("evaluator", evaluators.EVALUATORS, objective.evaluation)):
+    if name not in table:
+      raise UserError(f"objective {config.objective!r} needs the {kind} {name!r}, which is "
+                      f"not registered; known: {', '.join(sorted(table))}")
+  return Experiment(config, workdir, source, model, mesh, total_steps, input_shape, objective)
 
 
 def _run_info(exp: Experiment) -> dict:
@@ -98,7 +116,10 @@ def _run_info(exp: Experiment) -> dict:
 
 
 def _init_state(exp: Experiment, tx, rng):
-  init = jax.jit(lambda r: create_state(exp.model, tx, r, exp.input_shape),
+  inputs = objectives.init_inputs(exp.objective, exp.input_shape)
+  ema = bool(exp.config.get("ema_decay", 0.0))
+  init = jax.jit(lambda r: create_state(exp.model, tx, r, exp.input_shape, inputs=inputs,
+                                        ema=ema),
                  out_shardings=replicated_sharding(exp.mesh))
   try:
     return init(rng)
@@ -107,22 +128,10 @@ def _init_state(exp: Experiment, tx, rng):
                     f"{exp.input_shape} inputs: {str(e).splitlines()[0]}") from None
 
 
-def _eval_view(exp):
-  return views.single_view(exp.config.data, train=False)
-
-
-def run_eval(exp: Experiment, eval_step, state, split: str = "test", view=None) -> dict:
-  variables = {"params": state.params, **state.model_state}
-  local = exp.config.eval_batch_size // jax.process_count()
-  batches = pipeline.eval_batches(exp.source, view or _eval_view(exp), split=split,
-                                  local_batch=local,
-                                  process_index=jax.process_index(),
-                                  process_count=jax.process_count())
-  return evaluate(eval_step, variables, batches, exp.mesh)
-
-
-def _make_eval_step(exp):
-  return make_eval_step(lambda v, x: exp.model.apply(v, x, train=False), exp.mesh)
+def run_eval(exp: Experiment, state, split: str = "test") -> dict:
+  """The objective's evaluator on the parameters to evaluate (the EMA when kept)."""
+  variables = {"params": eval_params(state), **state.model_state}
+  return evaluators.get_evaluator(exp.objective.evaluation)(exp, variables, split)
 
 
 def check_workdir_writable(workdir: str) -> None:
@@ -174,12 +183,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   restored = checkpointer.restore(state)
   if restored is not None:
     state = restored
+  elif config.get("init_from", ""):  # only a fresh run: a resumed one has its own weights
+    state = initialise_from(exp, state, config.init_from)
   start_step = int(jax.device_get(state.step))
-  objective = objectives.get_objective(config.objective, exp.model, config)
-  train_step = compile_train_step(exp.mesh, loss_fn=objective.loss_fn, tx=tx,
+  train_step = compile_train_step(exp.mesh, loss_fn=exp.objective.loss_fn, tx=tx,
                                   schedule=schedule, base_rng=step_rng,
+                                  grad_accum_steps=config.get("grad_accum_steps", 1),
+                                  ema_decay=config.get("ema_decay", 0.0),
                                   skip_nonfinite=config.skip_nonfinite)
-  eval_step = _make_eval_step(exp)
   if jax.process_index() == 0:
     where = f"resuming at step {start_step}" if start_step else "starting"
     print(f"{config.model.name}: {count_params(state.params):,} parameters, "
@@ -187,10 +198,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
           f"{exp.mesh.size} device(s), {exp.total_steps} steps; {where}", flush=True)
   log = MetricsLog(workdir, start_step=start_step, total_steps=exp.total_steps)
   local_batch = config.batch_size // jax.process_count()
-  batches = pipeline.train_batches(
-      exp.source, views.single_view(config.data, train=True), local_batch=local_batch,
-      seed=config.seed, start_step=start_step, process_index=jax.process_index(),
-      process_count=jax.process_count())
+  batches = streams.get_stream(exp.objective.train_stream)(
+      exp.source, config, local_batch=local_batch, seed=config.seed, start_step=start_step,
+      process_index=jax.process_index(), process_count=jax.process_count())
   watcher = PreemptionWatcher(config.preemption_grace_secs)
   watchdog = None
   if jax.process_count() > 1:
@@ -230,7 +240,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
         timer, timed_steps = time.time(), 0
         log.write(step, "train", means)
       if step % config.eval_every_steps == 0 or step == exp.total_steps:
-        final = run_eval(exp, eval_step, state)
+        final = run_eval(exp, state)
         log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
       stopping = watcher.should_stop()
@@ -250,26 +260,29 @@ def train_and_evaluate(config, workdir: str) -> dict:
     log.close()
   if final is None:
     print(f"already trained to step {start_step}; evaluating the final checkpoint", flush=True)
-    final = run_eval(exp, eval_step, state)
+    final = run_eval(exp, state)
   return final
 
 
 def load_trained(config, workdir: str):
-  """(experiment, state) of the latest checkpoint in WORKDIR, for evaluation and reports."""
+  """(experiment, state) of the latest checkpoint in WORKDIR, for evaluation and reports.
+
+  WORKDIR may also be an import-weights folder: its weights are placed in a fresh state of
+  the config's model (which must be the imported model with the same class count).
+  """
   from jaxvision.weights.export import is_pretrained_dir
 
-  if workdir and is_pretrained_dir(workdir):
-    # Its checkpoint is a 'weights' item, not a train state: restoring it as one would
-    # wrongly set it aside as corrupt.
-    raise UserError(f"{workdir} holds imported weights (jaxvision import-weights), not a "
-                    "training run; evaluating and fine-tuning from them is not wired yet")
   if workdir and not os.path.isdir(os.path.join(workdir, "checkpoints")):
     raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
                     f"jaxvision train --config ... --workdir {workdir}")
   exp = build_experiment(config, workdir)
-  check_run_info(workdir, _run_info(exp), record=False)
   tx, _ = make_optimizer(config, exp.total_steps)
   state = _init_state(exp, tx, jax.random.key(config.seed))
+  if is_pretrained_dir(workdir):
+    # Its checkpoint is a 'weights' item, not a train state: restoring it as one would
+    # wrongly set it aside as corrupt.
+    return exp, initialise_from(exp, state, workdir, exact=True)
+  check_run_info(workdir, _run_info(exp), record=False)
   checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
   try:
     restored = checkpointer.restore(state)
@@ -282,10 +295,26 @@ def load_trained(config, workdir: str):
 
 
 def evaluate_workdir(config, workdir: str, split: str = "test", mode: str = "center") -> dict:
-  """Evaluates the latest checkpoint in WORKDIR on the full `split` by protocol `mode`."""
+  """Evaluates the latest checkpoint in WORKDIR on the full `split`.
+
+  Classification runs take a protocol `mode` (center, ten_crop, dense); other methods run
+  their objective's evaluator (e.g. linear probe and kNN for self-supervised runs).
+  """
+  from jaxvision.weights.export import apply_preset, is_pretrained_dir
+
+  if workdir and is_pretrained_dir(workdir):
+    config = apply_preset(config, workdir)  # the reference's preprocessing for its weights
   protocols.check_protocol(config.data, mode)
   exp, state = load_trained(config, workdir)
-  eval_step = make_eval_step(
-      protocols.make_predict_fn(exp.model, mode, flip=config.data.dense_flip), exp.mesh)
-  metrics = run_eval(exp, eval_step, state, split, view=protocols.eval_view(config.data, mode))
-  return dict(metrics, step=int(jax.device_get(state.step)))
+  step = int(jax.device_get(state.step))
+  if exp.objective.evaluation != "classification":
+    if mode != "center":
+      raise UserError(f"--mode {mode} is for classifiers; objective {config.objective!r} "
+                      f"is evaluated by its {exp.objective.evaluation!r} evaluator")
+    return dict(run_eval(exp, state, split), step=step)
+  variables = {"params": eval_params(state), **state.model_state}
+  predict_fn = protocols.make_predict_fn(exp.model, mode, flip=config.data.dense_flip)
+  view = None if mode == "center" else protocols.eval_view(config.data, mode)
+  metrics = evaluators.classification_eval(exp, variables, split, predict_fn=predict_fn,
+                                           view=view)
+  return dict(metrics, step=step)

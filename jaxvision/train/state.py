@@ -53,13 +53,15 @@ flax.serialization.register_serialization_state(TrainState, _to_state_dict, _fro
 
 
 def create_state(model, tx: optax.GradientTransformation, rng, input_shape,
-                 dtype=jnp.float32, *, ema: bool = False) -> TrainState:
+                 dtype=jnp.float32, *, ema: bool = False, inputs=None) -> TrainState:
   """Initialises parameters on a (2, H, W, C) dummy batch; call under jit to place them.
 
+  inputs: the positional model inputs to initialise on instead (e.g. images and token ids).
   ema=True starts `ema_params` as a copy of the initial parameters (for ema_decay > 0).
   """
-  variables = model.init({"params": rng, "dropout": rng},
-                         jnp.zeros((2, *input_shape), dtype), train=False)
+  if inputs is None:
+    inputs = (jnp.zeros((2, *input_shape), dtype),)
+  variables = model.init({"params": rng, "dropout": rng}, *inputs, train=False)
   variables = dict(variables)
   params = variables.pop("params")
   ema_params = jax.tree.map(jnp.copy, params) if ema else None

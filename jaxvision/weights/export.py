@@ -113,6 +113,22 @@ def read_run_info(init_dir: str) -> dict:
     return json.load(f)
 
 
+def apply_preset(config, init_dir: str):
+  """A copy of `config` evaluating INIT_DIR's imported weights with the reference's
+  preprocessing: its crop size and normalisation (the centre view resizes the shorter side
+  to crop / 0.875 -- 256 for 224, 342 for 299 -- bilinearly, as torchvision does)."""
+  preset = read_run_info(init_dir).get("pretrained", {}).get("preset")
+  if not preset:
+    return config
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    config.data.image_size = int(preset["crop"])
+    config.data.resize = "center_crop"
+    config.data.mean = tuple(preset["mean"])
+    config.data.std = tuple(preset["std"])
+  return config
+
+
 def is_pretrained_dir(workdir: str) -> bool:
   """True for an import-weights folder (its checkpoint is item 'weights', not 'state')."""
   return os.path.isdir(os.path.join(workdir, "checkpoints", "0", WEIGHTS_ITEM))

@@ -1,0 +1,49 @@
+"""Evaluators by name: what "evaluate this run" means for a method.
+
+An evaluator is `fn(exp, variables, split) -> dict of floats`; `exp` is loop.Experiment and
+`variables` = {'params': the parameters to evaluate (the EMA when the run keeps one),
+**model_state}. The loop calls the objective's evaluator every eval_every_steps and at the
+end; `jaxvision eval --workdir` calls it on the latest checkpoint.
+"""
+
+import jax
+
+from jaxvision.data import pipeline, views
+from jaxvision.evaluate.classification import evaluate, make_eval_step
+
+
+def classification_eval(exp, variables, split: str = "test", *, predict_fn=None,
+                        view=None) -> dict:
+  """Top-1/top-5/loss of the model's logits on every example of `split` (center view)."""
+  predict_fn = predict_fn or (lambda v, x: exp.model.apply(v, x, train=False))
+  eval_step = _cached_step(exp, predict_fn) if view is None else make_eval_step(predict_fn,
+                                                                                exp.mesh)
+  local = exp.config.eval_batch_size // jax.process_count()
+  batches = pipeline.eval_batches(exp.source, view or views.single_view(exp.config.data,
+                                                                        train=False),
+                                  split=split, local_batch=local,
+                                  process_index=jax.process_index(),
+                                  process_count=jax.process_count())
+  return evaluate(eval_step, variables, batches, exp.mesh)
+
+
+_STEPS = {}
+
+
+def _cached_step(exp, predict_fn):
+  # One compiled eval step per experiment: periodic evaluation must not recompile.
+  key = id(exp)
+  if key not in _STEPS or _STEPS[key][0] is not exp:
+    _STEPS[key] = (exp, make_eval_step(predict_fn, exp.mesh))
+  return _STEPS[key][1]
+
+
+EVALUATORS = {
+    "classification": classification_eval,
+}
+
+
+def get_evaluator(name: str):
+  if name not in EVALUATORS:
+    raise KeyError(f"unknown evaluator {name!r}; valid: {', '.join(sorted(EVALUATORS))}")
+  return EVALUATORS[name]
