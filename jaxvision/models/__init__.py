@@ -9,11 +9,11 @@ from typing import Any
 
 import flax.linen as nn
 
-from jaxvision.models import alexnet, googlenet, inception, lenet, nin, resnet, vgg, vit
+from jaxvision.models import alexnet, googlenet, inception, lenet, mae, nin, resnet, vgg, vit
 from jaxvision.models.registry import ModelSpec, build, unknown_model_error
 
 MODELS: dict[str, ModelSpec] = {}
-for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit):
+for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit, mae):
   MODELS.update(_module.MODELS)
 # CLIP (image-text) registers after the image zoo it builds on.
 from jaxvision.models import clip as _clip  # noqa: E402
