@@ -17,6 +17,10 @@ from jaxvision.objectives.supervised import Supervised
 
 OBJECTIVES = {"supervised": Supervised}
 
+from jaxvision.objectives.mae import MAEObjective  # noqa: E402
+
+OBJECTIVES["mae"] = MAEObjective
+
 
 def get_objective(name: str, model, config):
   if name not in OBJECTIVES:
