@@ -1,0 +1,268 @@
+"""Semi-supervised data: a balanced labeled subset, the rest as unlabeled data, and their streams.
+
+Settings live in `config.semi` (read with defaults, so configs without it still load):
+  labels_per_class  labeled examples per class, chosen from the train split by `split_seed`
+  split_seed        seed of that choice (independent of the run seed: every method compared on
+                    one split sees the same labels)
+  unlabeled_ratio   mu: unlabeled examples per labeled example in a batch (MixMatch: 1)
+  num_augment       K: weak views of each unlabeled example (MixMatch: 2)
+  audit_dir         if set, process 0 writes AUDIT_DIR/labeled_indices.json there; the round
+                    driver and experiments/semi_compare.py set it to the workdir (a stream is
+                    not told the workdir; the command line can pass --config.semi.audit_dir)
+
+The unlabeled examples never carry their labels: the unlabeled source's dataset has the
+single key 'image' (tests/test_semi_data.py checks it), so an objective cannot read them.
+
+Streams follow jaxvision/data/streams.py: a function of (seed, step) built on
+pipeline.train_batches, sharded per host, every leaf with leading dimension local_batch.
+The unlabeled views are reshaped to (local_batch, mu * K, H, W, C) so the loop can shard
+the leading dimension like any other batch; rows i of the two parts travel together.
+"""
+
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from jaxvision.data import pipeline, views
+from jaxvision.data.sources import Source
+from jaxvision.errors import UserError
+
+SPLIT = "train"
+# The two streams must not share augmentation randomness or shuffle order.
+UNLABELED_SEED_OFFSET = 1_000_003
+
+
+def semi_settings(config) -> dict:
+  semi = config.get("semi") or {}
+  get = semi.get if hasattr(semi, "get") else (lambda k, d=None: d)
+  return {"labels_per_class": int(get("labels_per_class", 40)),
+          "split_seed": int(get("split_seed", 0)),
+          "unlabeled_ratio": int(get("unlabeled_ratio", 1)),
+          "num_augment": int(get("num_augment", 2)),
+          "audit_dir": get("audit_dir", "") or ""}
+
+
+# ------------------------------------------------------------------------------- the split
+
+
+_ARRAYS: dict = {}  # (source name, size) -> arrays; a Source is not hashable by value
+
+
+def _load_arrays(source):
+  images, labels = [], []
+  for batch in source.dataset(SPLIT).batch(4096).as_numpy_iterator():
+    images.append(batch["image"])
+    labels.append(batch["label"])
+  return np.concatenate(images), np.concatenate(labels).astype(np.int32)
+
+
+def train_arrays(source: Source):
+  """(images uint8 NHWC, labels int32) of the whole train split, in the source's fixed order.
+
+  Only for sources that fit in memory (Fashion-MNIST, CIFAR-10); cached per process.
+  """
+  if not source.in_memory:
+    raise UserError(f"{source.name} is too large to hold in memory for a labeled/unlabeled "
+                    "split; use a smaller dataset (e.g. tfds:cifar10)")
+  key = (source.name, source.num_examples[SPLIT])
+  if key not in _ARRAYS:
+    if len(_ARRAYS) >= 2:
+      _ARRAYS.clear()
+    _ARRAYS[key] = _load_arrays(source)
+  return _ARRAYS[key]
+
+
+def choose_labeled(labels: np.ndarray, *, labels_per_class: int, seed: int,
+                   num_classes: int) -> np.ndarray:
+  """Sorted indices of `labels_per_class` examples of every class, drawn by `seed`.
+
+  Each class draws from its own permutation, so the choice for a class does not depend on
+  how many examples the other classes have.
+  """
+  rng = np.random.default_rng(seed)
+  chosen = []
+  for c in range(num_classes):
+    members = np.flatnonzero(labels == c)
+    if len(members) < labels_per_class:
+      raise UserError(f"class {c} has {len(members)} training examples, fewer than "
+                      f"semi.labels_per_class={labels_per_class}; lower it")
+    chosen.append(members[rng.permutation(len(members))[:labels_per_class]])
+  return np.sort(np.concatenate(chosen))
+
+
+def split_indices(source: Source, config):
+  """(labeled indices, unlabeled indices) of the train split for config.semi."""
+  s = semi_settings(config)
+  if s["labels_per_class"] <= 0:
+    raise UserError(f"semi.labels_per_class must be positive, got {s['labels_per_class']}")
+  _, labels = train_arrays(source)
+  labeled = choose_labeled(labels, labels_per_class=s["labels_per_class"],
+                           seed=s["split_seed"], num_classes=source.num_classes)
+  unlabeled = np.setdiff1d(np.arange(len(labels)), labeled)
+  return labeled, unlabeled
+
+
+def write_labeled_indices(directory: str, source: Source, indices: np.ndarray, *,
+                          labels_per_class: int, split_seed: int) -> str:
+  """DIRECTORY/labeled_indices.json: which train examples were labeled, for an audit."""
+  _, labels = train_arrays(source)
+  path = os.path.join(directory, "labeled_indices.json")
+  record = {"dataset": source.name, "split": SPLIT, "labels_per_class": labels_per_class,
+            "split_seed": split_seed, "num_labeled": int(len(indices)),
+            "indices": [int(i) for i in indices],
+            "labels": [int(labels[i]) for i in indices]}
+  os.makedirs(directory, exist_ok=True)
+  with open(path + ".tmp", "w") as f:
+    json.dump(record, f)
+  os.replace(path + ".tmp", path)
+  return path
+
+
+def _audit(source, config, labeled, process_index):
+  s = semi_settings(config)
+  if s["audit_dir"] and process_index == 0:
+    write_labeled_indices(s["audit_dir"], source, labeled,
+                          labels_per_class=s["labels_per_class"], split_seed=s["split_seed"])
+
+
+def subset_source(source: Source, indices: np.ndarray, *, keep_label: bool,
+                  extra: dict | None = None, tag: str = "subset") -> Source:
+  """A Source whose 'train' split is the train examples at `indices` (in that order).
+
+  keep_label=False drops the label key: the unlabeled data then cannot leak its labels.
+  `extra` adds per-example arrays aligned with `indices` (e.g. Tri-Net's pseudo-labels).
+  """
+  images, labels = train_arrays(source)
+  tensors = {"image": images[indices]}
+  if keep_label:
+    tensors["label"] = labels[indices]
+  for name, array in (extra or {}).items():
+    if len(array) != len(indices):
+      raise ValueError(f"extra array {name!r} has {len(array)} rows for {len(indices)} indices")
+    tensors[name] = array
+
+  def make_dataset(split):
+    del split
+    return tf.data.Dataset.from_tensor_slices(tensors)
+
+  return Source(name=f"{source.name}[{tag}]", num_classes=source.num_classes,
+                class_names=source.class_names, image_shape=source.image_shape,
+                num_examples={SPLIT: len(indices)}, make_dataset=make_dataset, in_memory=True)
+
+
+# ------------------------------------------------------------------------------- the views
+
+
+def weak_views(data_config, num_views: int):
+  """Example without label -> {'image': (K, H, W, C)}: K independent weak augmentations.
+
+  MixMatch's augmentation is data.augment (flip + crop with padding in its configs); each
+  view has its own seed split from the example's seed.
+  """
+  view = views.single_view(data_config, train=True)
+
+  def fn(example, seed):
+    seeds = tf.random.experimental.stateless_split(seed, num=num_views)
+    dummy = tf.constant(0, tf.int32)  # single_view wants a label; it is never used here
+    images = [view({"image": example["image"], "label": dummy}, seeds[k])["image"]
+              for k in range(num_views)]
+    return {"image": tf.stack(images)}
+
+  return fn
+
+
+def _zip(labeled, unlabeled, per_row: int, start_step: int):
+  for step, (lab, unl) in enumerate(zip(labeled, unlabeled), start=start_step):
+    u = unl["image"]
+    b = lab["image"].shape[0]
+    # (B * mu, K, H, W, C) -> (B, mu * K, H, W, C): row i of both parts on the same device.
+    # 'step' (the state's step this batch is for) drives the unlabeled-loss ramp-up.
+    yield dict(lab, unlabeled_image=u.reshape(b, per_row, *u.shape[2:]),
+               step=np.full((b,), step, np.int32))
+
+
+# ------------------------------------------------------------------------------- streams
+
+
+def labeled_stream(source, config, *, local_batch, seed, start_step, process_index,
+                   process_count):
+  """Supervised training on the labeled subset only: the baseline of the comparison."""
+  labeled, _ = split_indices(source, config)
+  _audit(source, config, labeled, process_index)
+  return pipeline.train_batches(
+      subset_source(source, labeled, keep_label=True, tag="labeled"),
+      views.single_view(config.data, train=True), local_batch=local_batch, seed=seed,
+      start_step=start_step, process_index=process_index, process_count=process_count)
+
+
+def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_index,
+                    process_count):
+  """{'image': (B, H, W, C), 'label': (B,), 'unlabeled_image': (B, mu * K, H, W, C),
+  'step': (B,) the step number, repeated}."""
+  s = semi_settings(config)
+  mu, k = s["unlabeled_ratio"], s["num_augment"]
+  if mu < 1 or k < 1:
+    raise UserError(f"semi.unlabeled_ratio and semi.num_augment must be >= 1, got {mu}, {k}")
+  labeled, unlabeled = split_indices(source, config)
+  _audit(source, config, labeled, process_index)
+  common = dict(start_step=start_step, process_index=process_index,
+                process_count=process_count)
+  lab = pipeline.train_batches(
+      subset_source(source, labeled, keep_label=True, tag="labeled"),
+      views.single_view(config.data, train=True), local_batch=local_batch, seed=seed,
+      **common)
+  unl = pipeline.train_batches(
+      subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
+      weak_views(config.data, k), local_batch=local_batch * mu,
+      seed=seed + UNLABELED_SEED_OFFSET, **common)
+  return _zip(lab, unl, mu * k, start_step)
+
+
+# ------------------------------------------------------------------------------- Tri-Net
+
+
+def read_round_file(path: str) -> dict:
+  """A Tri-Net round file: 'index' (M,) train indices, 'targets' (M, 3, C), 'weights' (M, 3)."""
+  if not path or not os.path.isfile(path):
+    raise UserError(f"Tri-Net round file {path!r} not found; train Tri-Net with "
+                    "python -m jaxvision.train.trinet_rounds --config ... --workdir ..., which "
+                    "writes each round's file and sets config.trinet.round_file")
+  with np.load(path) as f:
+    return {k: f[k] for k in ("index", "targets", "weights")}
+
+
+def write_round_file(path: str, index, targets, weights) -> None:
+  order = np.argsort(index, kind="stable")
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  with open(path + ".tmp", "wb") as f:
+    np.savez(f, index=np.asarray(index)[order].astype(np.int64),
+             targets=np.asarray(targets, np.float32)[order],
+             weights=np.asarray(weights, np.float32)[order])
+  os.replace(path + ".tmp", path)
+
+
+def trinet_round_stream(source, config, *, local_batch, seed, start_step, process_index,
+                        process_count):
+  """{'image': (B, H, W, C), 'targets': (B, 3, C), 'weights': (B, 3)} of the current round.
+
+  The examples are the round file's (config.trinet.round_file); their true labels are left
+  out (keep_label=False), so pseudo-labeled examples carry only their pseudo-labels.
+  """
+  trinet = config.get("trinet") or {}
+  data = read_round_file(trinet.get("round_file", "") if hasattr(trinet, "get") else "")
+  labeled, _ = split_indices(source, config)
+  _audit(source, config, labeled, process_index)
+  subset = subset_source(source, data["index"], keep_label=False, tag="trinet_round",
+                         extra={"targets": data["targets"], "weights": data["weights"]})
+  view = views.single_view(config.data, train=True)
+
+  def fn(example, example_seed):
+    image = view({"image": example["image"], "label": tf.constant(0, tf.int32)},
+                 example_seed)["image"]
+    return {"image": image, "targets": example["targets"], "weights": example["weights"]}
+
+  return pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed,
+                                start_step=start_step, process_index=process_index,
+                                process_count=process_count)

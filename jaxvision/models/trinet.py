@@ -1,0 +1,104 @@
+"""Tri-Net's network (Chen, Wang, Gao, Zhou 2018, "Tri-net for Semi-Supervised Deep Learning",
+IJCAI, Fig. 2): a shared module M_S and three modules M_1, M_2, M_3 on top of it.
+
+Here M_S is the stem and the first `shared_stages` stages of a CIFAR ResNet (option A
+shortcuts), and each M_v is the remaining stages, global average pooling, dropout and a
+linear classifier, so the three heads can disagree. Dropout in the heads is what Tri-Net's
+pseudo-label editing probes (`mc_dropout=True`: dropout on while batch norm uses its running
+statistics, for the stability check between rounds).
+
+`__call__` returns (N, 3, num_classes): the logits of the three heads for every example, so
+the batch dimension stays first and is sharded like any other output. The final prediction
+is the vote of the three heads (`vote`; the 'trinet_vote' evaluator).
+"""
+
+import functools
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxvision.models import layers
+from jaxvision.models.registry import ModelSpec
+from jaxvision.models.resnet import BasicBlock
+
+NUM_HEADS = 3
+
+
+class _Stages(nn.Module):
+  stages: tuple[int, ...]
+  widths: tuple[int, ...]
+  first_stage: int  # index of stages[0] in the whole net: stride 2 on entry unless it is 0
+  norm: str = "batch"
+  dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, *, train: bool):
+    for i, (blocks, width) in enumerate(zip(self.stages, self.widths)):
+      stage = self.first_stage + i
+      for j in range(blocks):
+        x = BasicBlock(width, 2 if j == 0 and stage > 0 else 1, "pad", norm=self.norm,
+                       dtype=self.dtype, param_dtype=self.param_dtype,
+                       name=f"layer{stage + 1}_{j}")(x, train=train)
+    return x
+
+
+class TriNet(nn.Module):
+  stages: tuple[int, ...] = (3, 3, 3)      # ResNet-20's layout by default
+  widths: tuple[int, ...] = (16, 32, 64)
+  shared_stages: int = 2                   # stages in M_S; the rest are in each head
+  dropout_rate: float = 0.3
+  num_classes: int = 10
+  norm: str = "batch"
+  dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False, mc_dropout: bool = False):
+    if not 0 < self.shared_stages < len(self.stages):
+      raise ValueError(f"shared_stages must be in 1..{len(self.stages) - 1}, "
+                       f"got {self.shared_stages}")
+    kw = dict(norm=self.norm, dtype=self.dtype, param_dtype=self.param_dtype)
+    x = x.astype(self.dtype)
+    x = nn.Conv(self.widths[0], (3, 3), padding=((1, 1), (1, 1)), use_bias=False,
+                kernel_init=layers.conv_init, name="conv1", dtype=self.dtype,
+                param_dtype=self.param_dtype)(x)
+    x = nn.relu(layers.make_norm(self.norm, train=train, name="bn1", dtype=self.dtype,
+                                 param_dtype=self.param_dtype)(x))
+    s = self.shared_stages
+    x = _Stages(self.stages[:s], self.widths[:s], 0, name="shared", **kw)(x, train=train)
+    outs = []
+    for v in range(NUM_HEADS):
+      h = _Stages(self.stages[s:], self.widths[s:], s, name=f"head{v + 1}", **kw)(
+          x, train=train)
+      h = jnp.mean(h, axis=(1, 2))
+      h = nn.Dropout(self.dropout_rate, deterministic=not (train or mc_dropout),
+                     name=f"dropout{v + 1}")(h)
+      outs.append(nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
+                           name=f"fc{v + 1}")(h))
+    return jnp.stack(outs, axis=1)
+
+
+def vote(logits):
+  """(N, 3, C) head logits -> (N,) majority vote of the heads' argmaxes.
+
+  With three heads a class chosen by two or three wins; when all three differ, the head
+  whose top probability is highest decides (the paper leaves this case open).
+  """
+  preds = jnp.argmax(logits, axis=-1)                                   # (N, 3)
+  counts = jax.nn.one_hot(preds, logits.shape[-1], dtype=jnp.int32).sum(axis=1)  # (N, C)
+  top = jnp.max(counts, axis=-1)
+  confident = jnp.take_along_axis(
+      preds, jnp.argmax(jnp.max(jax.nn.softmax(logits.astype(jnp.float32), -1), -1),
+                        axis=-1)[:, None], axis=1)[:, 0]
+  return jnp.where(top >= 2, jnp.argmax(counts, axis=-1), confident)
+
+
+MODELS = {
+    "trinet_resnet20": ModelSpec(TriNet, (32, 32, 3),
+                                 "Tri-Net: ResNet-20 stem + stages 1-2 shared, stage 3 x 3 heads"),
+    "trinet_resnet8": ModelSpec(functools.partial(TriNet, stages=(1, 1, 1)), (32, 32, 3),
+                                "Tri-Net on ResNet-8 (laptop runs)"),
+}

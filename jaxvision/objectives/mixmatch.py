@@ -1,0 +1,113 @@
+"""MixMatch (Berthelot et al. 2019, "MixMatch: A Holistic Approach to Semi-Supervised Learning").
+
+One step (Algorithm 1 of the paper), on the batch of the 'mixmatch' stream
+(jaxvision/data/semi.py): B labeled images with labels, and K weak views of B * mu unlabeled
+images (no labels).
+  1. Guess: q = Sharpen(mean over the K views of softmax(model(u_k)), T), treated as a constant.
+  2. MixUp over W = Shuffle(concat(X_hat, U_hat)): X' = MixUp(X_hat_i, W_i), U' = MixUp(U_hat_i,
+     W_{|X|+i}) with lambda ~ Beta(alpha, alpha) and lambda' = max(lambda, 1 - lambda).
+  3. Loss: cross-entropy on X' + lambda_u * ramp(step) * mean squared error on U'.
+Weight decay and the EMA of the parameters used for evaluation are the optimiser's and the
+loop's (config.weight_decay with adamw, config.ema_decay), not this file's.
+
+Batch norm: the guesses are computed with batch statistics over all B * mu * K unlabeled
+views together, and their running-average update is discarded; the training forward is ONE
+call on the concatenation [X'; U'] (B + B * mu * K rows), so its statistics -- and the one
+running-average update per step -- come from the mixed batch as a whole, in which labeled and
+unlabeled images are already blended by MixUp. No part of the batch is normalised on its own.
+(The reference implementations call the model on separate labeled/unlabeled chunks and
+"interleave" them so each chunk is representative of the whole; that works around per-call
+statistics on several GPUs. Under jit the whole batch is one call, and BN statistics are
+global over the sharded batch dimension, so the interleave is not needed.)
+
+Settings in config.mixmatch (defaults = the paper's CIFAR-10 values): temperature 0.5,
+alpha 0.75, lambda_u 75, rampup_steps 16384 (the reference ramps over 16 "kimg" epochs of
+1024 steps), and config.semi.num_augment = K = 2.
+"""
+
+import dataclasses
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxvision import losses
+from jaxvision.objectives.supervised import apply_model, split_aux
+
+
+def _settings(config):
+  m = config.get("mixmatch") or {}
+  get = m.get if hasattr(m, "get") else (lambda k, d=None: d)
+  return dict(temperature=float(get("temperature", 0.5)), alpha=float(get("alpha", 0.75)),
+              lambda_u=float(get("lambda_u", 75.0)),
+              rampup_steps=int(get("rampup_steps", 16384)))
+
+
+def guess_labels(probs_views, *, temperature: float):
+  """MixMatch's label guess: (N, K, C) probabilities of K views -> (N, C) sharpened mean."""
+  return losses.sharpen(jnp.mean(probs_views.astype(jnp.float32), axis=1),
+                        temperature=temperature)
+
+
+@dataclasses.dataclass(frozen=True)
+class MixMatch:
+  model: nn.Module
+  temperature: float = 0.5
+  alpha: float = 0.75
+  lambda_u: float = 75.0
+  rampup_steps: int = 16384
+  num_augment: int = 2
+
+  train_stream = "mixmatch"
+  evaluation = "classification"
+
+  @classmethod
+  def from_config(cls, model, config):
+    semi = config.get("semi") or {}
+    k = int(semi.get("num_augment", 2)) if hasattr(semi, "get") else 2
+    return cls(model=model, num_augment=k, **_settings(config))
+
+  def loss_fn(self, params, model_state, batch, rng):
+    x = batch["image"]
+    b = x.shape[0]
+    num_classes = self.model.num_classes
+    y = jax.nn.one_hot(batch["label"], num_classes, dtype=jnp.float32)
+    u = batch["unlabeled_image"]                      # (B, mu * K, H, W, C)
+    k = u.shape[1]
+    u_flat = u.reshape(b * k, *u.shape[2:])
+    lam_rng, perm_rng, guess_rng, drop_rng = jax.random.split(rng, 4)
+
+    # 1. Guess: one call over all unlabeled views; its BN state update is thrown away.
+    guess_out, _ = apply_model(self.model, params, model_state, u_flat, train=True,
+                               rng=guess_rng)
+    probs = jax.nn.softmax(split_aux(guess_out)[0].astype(jnp.float32), axis=-1)
+    # Rows of u are [example 0: views 0..K-1 of its mu images, ...]; the stream lays the mu
+    # images' K views out consecutively, so (B * mu, K) recovers one row per image.
+    views = self.num_augment
+    q = guess_labels(probs.reshape(b * k // views, views, num_classes),
+                     temperature=self.temperature)
+    q = jax.lax.stop_gradient(jnp.repeat(q, views, axis=0))   # each view keeps its guess
+
+    # 2. MixUp over the shuffled concatenation W.
+    all_x = jnp.concatenate([x.astype(jnp.float32), u_flat.astype(jnp.float32)])
+    all_y = jnp.concatenate([y, q])
+    perm = jax.random.permutation(perm_rng, all_x.shape[0])
+    lam = jax.random.beta(lam_rng, self.alpha, self.alpha)
+    mixed_x, mixed_y = losses.mixup(all_x, all_y, all_x[perm], all_y[perm], lam=lam)
+
+    # 3. One training forward over [X'; U'] (see the module docstring on batch norm).
+    out, new_state = apply_model(self.model, params, model_state, mixed_x.astype(x.dtype),
+                                 train=True, rng=drop_rng)
+    logits = split_aux(out)[0]
+    loss_x, loss_u = losses.mixmatch_losses(logits[:b], mixed_y[:b], logits[b:], mixed_y[b:])
+    # The stream numbers its batches with the step they are for (deterministic on resume);
+    # the loss function is not otherwise told the step.
+    step = batch["step"][0] if "step" in batch else 0
+    weight = self.lambda_u * losses.linear_rampup(step, rampup_steps=self.rampup_steps)
+    loss = loss_x + weight * loss_u
+    accuracy = jnp.mean((jnp.argmax(logits[:b], -1) == jnp.argmax(mixed_y[:b], -1))
+                        .astype(jnp.float32))
+    metrics = {"loss": loss, "loss_x": loss_x, "loss_u": loss_u, "lambda_u": weight,
+               "mixed_accuracy": accuracy}
+    return loss, (metrics, new_state)
+

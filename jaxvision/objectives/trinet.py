@@ -1,0 +1,69 @@
+"""Tri-Net's training step (Chen, Wang, Gao, Zhou 2018, IJCAI): one round's fine-tuning.
+
+A round of tri-training (jaxvision/train/trinet_rounds.py) writes, for every training example
+of the round, a soft target per head and a 0/1 weight per head:
+  labeled examples     weight 1 for all three heads; targets one-hot, or -- in the
+                       initialisation and the diversity-augmentation rounds -- smeared by
+                       output smearing, a different draw per head;
+  pseudo-labeled ones  weight 1 for head v when heads j and h (the other two) agreed on them
+                       confidently and stably; target the one-hot of their label.
+The 'trinet_round' stream (jaxvision/data/semi.py) serves these as
+{'image', 'targets': (B, 3, C), 'weights': (B, 3)}; no true label of an unlabeled example
+ever reaches this file.
+
+Loss: for each head v, the weighted mean cross-entropy of its logits over the examples in
+its set, summed over the heads. The shared module M_S receives the gradient of all three
+terms: this is the paper's "M_S and M_v are fine-tuned on L and PL_v" for v = 1, 2, 3 done in
+one pass over the union of the three sets instead of three passes (a single forward of M_S
+per batch; each head still learns only from its own set).
+"""
+
+import dataclasses
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from jaxvision.objectives.supervised import apply_model
+
+
+def per_head_loss(logits, targets, weights):
+  """sum_v [sum_i w_iv CE(logits_iv, t_iv) / max(sum_i w_iv, 1)].
+
+  Args:
+    logits: (N, V, C); targets: (N, V, C) soft targets; weights: (N, V) in {0, 1}.
+
+  Returns:
+    (loss scalar, (V,) per-head mean cross-entropy), float32.
+  """
+  log_probs = jax.nn.log_softmax(logits.astype(jnp.float32), axis=-1)
+  ce = -jnp.sum(targets.astype(jnp.float32) * log_probs, axis=-1)          # (N, V)
+  w = weights.astype(jnp.float32)
+  per_head = jnp.sum(w * ce, axis=0) / jnp.maximum(jnp.sum(w, axis=0), 1.0)
+  return jnp.sum(per_head), per_head
+
+
+@dataclasses.dataclass(frozen=True)
+class TriNetObjective:
+  model: nn.Module
+
+  train_stream = "trinet_round"
+  evaluation = "trinet_vote"
+
+  @classmethod
+  def from_config(cls, model, config):
+    del config
+    return cls(model=model)
+
+  def loss_fn(self, params, model_state, batch, rng):
+    logits, new_state = apply_model(self.model, params, model_state, batch["image"],
+                                    train=True, rng=rng)
+    loss, per_head = per_head_loss(logits, batch["targets"], batch["weights"])
+    target_class = jnp.argmax(batch["targets"], axis=-1)
+    correct = (jnp.argmax(logits, axis=-1) == target_class).astype(jnp.float32)
+    w = batch["weights"].astype(jnp.float32)
+    metrics = {"loss": loss,
+               "fit_accuracy": jnp.sum(correct * w) / jnp.maximum(jnp.sum(w), 1.0)}
+    for v in range(per_head.shape[0]):
+      metrics[f"loss_head{v + 1}"] = per_head[v]
+    return loss, (metrics, new_state)

@@ -1,0 +1,249 @@
+"""Tri-Net's rounds of tri-training (Chen, Wang, Gao, Zhou 2018, IJCAI, Algorithm 1) around the
+one train loop.
+
+Each round is an ordinary run of `loop.train_and_evaluate` in the same workdir: the config's
+`trinet.round_file` names the round's training set (written here) and `num_train_steps` grows
+by `trinet.steps_per_round`, so the loop resumes from the previous round's checkpoint and
+trains on the new set. Between rounds this driver loads the latest checkpoint, predicts on
+the unlabeled pool and writes the next round file. Nothing forks the loop.
+
+  round 0      initialisation: M_S and the three heads on the labeled set, each head with its
+               own output-smeared targets (so the heads start different).
+  round t >= 1 pool: N_t = min(pool_base * 2^t, |U|) unlabeled examples drawn for the round.
+               For each head v, the pool examples on which the other two heads agree with
+               confidence > sigma_t (losses.agreement_pseudo_labels), then edited by the
+               dropout stability check (losses.stable_under_dropout, K passes), form PL_v.
+               Train on L (one-hot) + PL_1, PL_2, PL_3 (each for its head).
+               Diversity augmentation: once N_t reaches |U|, every `fine_tune_every`-th round
+               instead retrains on L with fresh output smearing and lowers sigma by
+               `sigma_decay`; the round after any smearing uses sigma - sigma_os, because heads
+               fitted to smeared targets are less confident.
+Every round appends to WORKDIR/trinet_rounds.jsonl the pseudo-label counts per head and their
+accuracy against the hidden labels (read here for the log only; the round file never holds
+them), and the loop logs the test accuracy of the vote after each round.
+
+Settings in config.trinet (defaults: Tri-Net's as ModSSC's reimplementation reads the paper
+-- sigma0 0.95, sigma_os 0.25, sigma_decay 0.05, smearing std 0.05, pool 1000 * 2^t,
+diversity augmentation every 4 rounds, K = 6 dropout passes, at most 1/3 of them unstable;
+the paper's own text beyond its abstract could not be retrieved when this was written).
+
+  python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
+"""
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tensorflow as tf
+
+from jaxvision.losses import consistency as losses
+from jaxvision.data import semi, sources, views
+from jaxvision.errors import Stopped, UserError
+from jaxvision.train import loop
+from jaxvision.train.state import eval_params
+
+DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
+                sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
+                des_passes=6, des_max_unstable=1 / 3, predict_batch=1000)
+
+
+def settings(config) -> dict:
+  t = config.get("trinet") or {}
+  out = {k: (t.get(k, v) if hasattr(t, "get") else v) for k, v in DEFAULTS.items()}
+  if out["rounds"] < 0 or out["init_steps"] <= 0 or out["steps_per_round"] <= 0:
+    raise UserError("trinet.rounds must be >= 0 and trinet.init_steps, "
+                    "trinet.steps_per_round positive")
+  return out
+
+
+def round_path(workdir: str, r: int) -> str:
+  return os.path.join(workdir, "trinet", f"round_{r:02d}.npz")
+
+
+def schedule(s: dict, num_unlabeled: int):
+  """[(round, pool size, fine_tune?, sigma_t)] for rounds 1..R: a pure function of settings,
+  so a resumed run recomputes the same thresholds."""
+  sigma, after_smearing, plan = s["sigma0"], True, []
+  for r in range(1, s["rounds"] + 1):
+    pool = min(s["pool_base"] * 2 ** r, num_unlabeled)
+    if pool == num_unlabeled and s["fine_tune_every"] > 0 and r % s["fine_tune_every"] == 0:
+      sigma = max(0.0, sigma - s["sigma_decay"])
+      after_smearing = True
+      plan.append((r, pool, True, None))
+      continue
+    sigma_t = min(1.0, max(0.0, sigma - s["sigma_os"] if after_smearing else sigma))
+    after_smearing = False
+    plan.append((r, pool, False, sigma_t))
+  return plan
+
+
+def smeared_round(labels_l, num_classes, s, seed, r):
+  """Targets (M, 3, C) for the labeled set: one output-smearing draw per head."""
+  keys = jax.random.split(jax.random.fold_in(jax.random.key(seed), 7_919 * (r + 1)), 3)
+  targets = np.stack([np.asarray(losses.output_smearing(labels_l, num_classes,
+                                                        std=s["smear_std"], key=k))
+                      for k in keys], axis=1)
+  return targets, np.ones((len(labels_l), 3), np.float32)
+
+
+def _preprocessed(images, data_config, batch):
+  view = views.single_view(data_config, train=False)
+  zero_seed = tf.zeros([2], tf.int64)
+  ds = tf.data.Dataset.from_tensor_slices(images).map(
+      lambda im: view({"image": im, "label": tf.constant(0, tf.int32)}, zero_seed)["image"])
+  return ds.batch(batch).as_numpy_iterator()
+
+
+def predict_pool(exp, state, images, s, *, dropout_passes=0, seed=0):
+  """(N, 3, C) head probabilities in eval mode, or (K, N, 3, C) with dropout on."""
+  variables = {"params": eval_params(state), **state.model_state}
+  apply = jax.jit(lambda v, x: jax.nn.softmax(
+      exp.model.apply(v, x, train=False).astype(jnp.float32), -1))
+  apply_mc = jax.jit(lambda v, x, key: jax.nn.softmax(exp.model.apply(
+      v, x, train=False, mc_dropout=True, rngs={"dropout": key}).astype(jnp.float32), -1))
+  batches = list(_preprocessed(images, exp.config.data, s["predict_batch"]))
+  if not dropout_passes:
+    return np.concatenate([np.asarray(apply(variables, x)) for x in batches])
+  base = jax.random.key(seed)
+  return np.stack([
+      np.concatenate([np.asarray(apply_mc(variables, x, jax.random.fold_in(base, k * 100_003 + i)))
+                      for i, x in enumerate(batches)])
+      for k in range(dropout_passes)])
+
+
+def pseudo_label_round(probs, mc_probs_fn, sigma_t, s):
+  """Per head v: (labels, keep mask over the pool) from heads j, h (agreement + DES)."""
+  out = []
+  for v in range(3):
+    j, h = [i for i in range(3) if i != v]
+    labels, keep = losses.agreement_pseudo_labels(probs[:, j], probs[:, h], sigma=sigma_t)
+    out.append((np.asarray(labels), np.asarray(keep)))
+  candidates = np.flatnonzero(np.any([keep for _, keep in out], axis=0))
+  edited = []
+  mc = mc_probs_fn(candidates) if len(candidates) and s["des_passes"] > 0 else None
+  for v, (labels, keep) in enumerate(out):
+    final = keep.copy()
+    if mc is not None:
+      j, h = [i for i in range(3) if i != v]
+      preds = np.argmax(0.5 * (mc[:, :, j] + mc[:, :, h]), axis=-1)      # (K, n_cand)
+      stable = np.asarray(losses.stable_under_dropout(
+          preds, labels[candidates], max_unstable_fraction=s["des_max_unstable"]))
+      final[candidates] &= stable
+    edited.append((labels, keep, final))
+  return edited
+
+
+def _train(config, workdir, path, steps):
+  cfg = copy.deepcopy(config)
+  with cfg.unlocked():
+    cfg.trinet.round_file = path
+    cfg.num_train_steps = steps
+  return loop.train_and_evaluate(cfg, workdir)
+
+
+def _log(workdir, record):
+  if jax.process_index() == 0:
+    with open(os.path.join(workdir, "trinet_rounds.jsonl"), "a") as f:
+      f.write(json.dumps(record) + "\n")
+  print("trinet: " + json.dumps(record), flush=True)
+
+
+def run_rounds(config, workdir: str) -> dict:
+  """All of Tri-Net's rounds in WORKDIR (resumable); returns the final test metrics."""
+  if not workdir:
+    raise UserError("--workdir is required")
+  s = settings(config)
+  config = copy.deepcopy(config)
+  with config.unlocked():
+    if "semi" not in config:
+      raise UserError("Tri-Net needs config.semi (labels_per_class, split_seed)")
+    config.semi.audit_dir = workdir
+  source = sources.get_source(config.data)
+  labeled, unlabeled = semi.split_indices(source, config)
+  images, hidden = semi.train_arrays(source)
+  c = source.num_classes
+  os.makedirs(os.path.join(workdir, "trinet"), exist_ok=True)
+  path = round_path(workdir, 0)
+  if not os.path.isfile(path):
+    semi.write_round_file(path, labeled, *smeared_round(hidden[labeled], c, s, config.seed, 0))
+    _log(workdir, {"round": 0, "kind": "init: output smearing", "labeled": len(labeled)})
+  final = _train(config, workdir, path, s["init_steps"])
+  eye = np.eye(c, dtype=np.float32)
+  for r, pool_size, fine_tune, sigma_t in schedule(s, len(unlabeled)):
+    path = round_path(workdir, r)
+    steps = s["init_steps"] + r * s["steps_per_round"]
+    if not os.path.isfile(path):
+      start = time.time()
+      if fine_tune:
+        semi.write_round_file(path, labeled,
+                              *smeared_round(hidden[labeled], c, s, config.seed, r))
+        _log(workdir, {"round": r, "kind": "diversity augmentation: output smearing on L"})
+      else:
+        pool = np.sort(np.random.default_rng([config.seed, r]).choice(
+            unlabeled, pool_size, replace=False))
+        cfg = copy.deepcopy(config)
+        with cfg.unlocked():
+          cfg.trinet.round_file = round_path(workdir, r - 1)
+        exp, state = loop.load_trained(cfg, workdir)
+        probs = predict_pool(exp, state, images[pool], s)
+        mc_fn = lambda idx: predict_pool(exp, state, images[pool[idx]], s,
+                                         dropout_passes=s["des_passes"], seed=config.seed + r)
+        heads = pseudo_label_round(probs, mc_fn, sigma_t, s)
+        index, targets, weights = [labeled], [np.repeat(eye[hidden[labeled]][:, None], 3, 1)], [
+            np.ones((len(labeled), 3), np.float32)]
+        chosen = np.flatnonzero(np.any([f for _, _, f in heads], axis=0))
+        t = np.zeros((len(chosen), 3, c), np.float32)
+        w = np.zeros((len(chosen), 3), np.float32)
+        record = {"round": r, "kind": "tri-training", "pool": int(pool_size),
+                  "sigma": round(float(sigma_t), 4)}
+        for v, (labels, keep, final_mask) in enumerate(heads):
+          t[:, v] = eye[labels[chosen]]
+          w[:, v] = final_mask[chosen]
+          truth = hidden[pool]  # hidden labels: for this log only
+          record[f"head{v + 1}"] = {
+              "agreed": int(keep.sum()), "kept": int(final_mask.sum()),
+              "agreed_acc": _acc(labels[keep], truth[keep]),
+              "kept_acc": _acc(labels[final_mask], truth[final_mask])}
+        index.append(pool[chosen]); targets.append(t); weights.append(w)
+        semi.write_round_file(path, np.concatenate(index), np.concatenate(targets),
+                              np.concatenate(weights))
+        record["seconds"] = round(time.time() - start, 1)
+        _log(workdir, record)
+    final = _train(config, workdir, path, steps)
+  return final
+
+
+def _acc(pred, truth):
+  return round(float(np.mean(pred == truth)), 4) if len(truth) else None
+
+
+def main(argv=None) -> int:
+  from jaxvision.config_loading import apply_overrides, load_config_file
+
+  parser = argparse.ArgumentParser(prog="python -m jaxvision.train.trinet_rounds",
+                                   description="Tri-Net's rounds of tri-training.")
+  parser.add_argument("--config", required=True)
+  parser.add_argument("--workdir", required=True)
+  try:
+    args, rest = parser.parse_known_args(argv)
+    config = load_config_file(args.config)
+    apply_overrides(config, rest)
+    metrics = run_rounds(config, args.workdir)
+    print("final test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()), flush=True)
+    return 0
+  except UserError as e:
+    print(f"jaxvision: error: {e}", file=sys.stderr)
+    return 2
+  except Stopped as e:
+    print(f"jaxvision: {e}", file=sys.stderr)
+    return e.exit_code
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,138 @@
+"""Tri-Net and MixMatch pieces against hand computations and numpy (tests/test_losses_consistency.py
+covers sharpen, mixup, the MixMatch losses, the ramp-up, EMA and the agreement rule)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxvision.losses import consistency
+from jaxvision.models.trinet import TriNet, vote
+from jaxvision.objectives.mixmatch import MixMatch, guess_labels
+from jaxvision.objectives.trinet import per_head_loss
+from jaxvision.train import trinet_rounds
+
+
+def test_guess_labels_is_sharpened_mean_by_hand():
+  # Two views of one example: mean (0.6, 0.4); T = 0.5 squares: 0.36, 0.16 -> 9/13, 4/13.
+  p = jnp.array([[[0.8, 0.2], [0.4, 0.6]]])
+  np.testing.assert_allclose(guess_labels(p, temperature=0.5), [[9 / 13, 4 / 13]], rtol=1e-6)
+
+
+def test_output_smearing_distribution_and_noise():
+  labels = jnp.array([0, 3, 3, 9] * 250)
+  y = np.asarray(consistency.output_smearing(labels, 10, std=0.05, key=jax.random.key(0)))
+  np.testing.assert_allclose(y.sum(-1), 1.0, rtol=1e-6)
+  assert (y >= 0).all() and (np.argmax(y, -1) == np.asarray(labels)).all()
+  # Each class gets ReLU(N(0, 0.05^2)) added (the true one too), then rows are normalised:
+  # compare the mean wrong-class entry and the share of exact zeros with numpy's draw.
+  z = np.maximum(np.random.default_rng(0).normal(0, 0.05, size=(200_000, 10)), 0)
+  ref = (z + np.eye(10)[0]) / (z + np.eye(10)[0]).sum(-1, keepdims=True)
+  wrong = y[np.eye(10, dtype=bool)[np.asarray(labels)] == 0]
+  assert abs(wrong.mean() - ref[:, 1:].mean()) < 0.001
+  assert abs((wrong == 0).mean() - 0.5) < 0.03
+  other = consistency.output_smearing(labels, 10, std=0.05, key=jax.random.key(1))
+  assert not np.allclose(y, other)  # different draws per head -> different targets
+  np.testing.assert_array_equal(consistency.output_smearing(labels, 10, std=0.0,
+                                                            key=jax.random.key(0)),
+                                np.eye(10)[np.asarray(labels)])
+
+
+def test_stable_under_dropout_by_hand():
+  labels = jnp.array([1, 1, 1, 2])
+  # K = 6 passes; at most floor(6 / 3) = 2 may disagree.
+  preds = jnp.array([[1, 1, 0, 2], [1, 0, 0, 2], [1, 1, 0, 0], [1, 0, 1, 2],
+                     [1, 1, 1, 2], [1, 1, 1, 2]])
+  # mismatches: ex0 0, ex1 2, ex2 3, ex3 1
+  np.testing.assert_array_equal(consistency.stable_under_dropout(preds, labels),
+                                [True, True, False, True])
+
+
+def test_vote_majority_and_three_way_tie():
+  logits = jnp.log(jnp.array([
+      [[.7, .2, .1], [.6, .3, .1], [.1, .1, .8]],     # two say 0 -> 0
+      [[.1, .8, .1], [.1, .8, .1], [.1, .8, .1]],     # all say 1
+      [[.5, .3, .2], [.1, .6, .3], [.05, .05, .9]],   # all differ: head 3 is surest -> 2
+  ]))
+  np.testing.assert_array_equal(vote(logits), [0, 1, 2])
+
+
+def test_per_head_loss_matches_numpy():
+  rng = np.random.default_rng(0)
+  logits = rng.normal(size=(5, 3, 4)).astype(np.float32)
+  targets = rng.dirichlet(np.ones(4), size=(5, 3)).astype(np.float32)
+  weights = np.array([[1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 1, 0]], np.float32)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  ce = -(targets * logp).sum(-1)
+  expect = [(ce[:, v] * weights[:, v]).sum() / weights[:, v].sum() for v in range(3)]
+  loss, per_head = per_head_loss(logits, targets, weights)
+  np.testing.assert_allclose(per_head, expect, rtol=1e-5)
+  np.testing.assert_allclose(loss, sum(expect), rtol=1e-5)
+
+
+def test_trinet_heads_differ_and_mc_dropout_is_random():
+  model = TriNet(stages=(1, 1, 1), widths=(4, 4, 4), num_classes=5)
+  x = jnp.ones((2, 4, 4, 1))
+  variables = model.init(jax.random.key(0), x)
+  assert {"shared", "head1", "head2", "head3", "fc1", "fc2", "fc3"} <= set(variables["params"])
+  out = model.apply(variables, x)
+  assert out.shape == (2, 3, 5)
+  assert not np.allclose(out[:, 0], out[:, 1])
+  np.testing.assert_array_equal(model.apply(variables, x), out)  # eval: deterministic
+  a = model.apply(variables, x, mc_dropout=True, rngs={"dropout": jax.random.key(1)})
+  b = model.apply(variables, x, mc_dropout=True, rngs={"dropout": jax.random.key(2)})
+  assert not np.allclose(a, b)
+
+
+def test_schedule_pool_growth_threshold_and_diversity_rounds():
+  s = dict(trinet_rounds.DEFAULTS, rounds=9)
+  plan = trinet_rounds.schedule(s, num_unlabeled=10_000)
+  # pools 2000, 4000, 8000, then |U|; round 4 reaches |U| and is a smearing round (4 % 4 == 0)
+  assert [p for _, p, _, _ in plan] == [2000, 4000, 8000] + [10_000] * 6
+  assert [f for _, _, f, _ in plan] == [False, False, False, True, False, False, False, True,
+                                        False]
+  sig = [round(x, 4) if x is not None else None for *_, x in plan]
+  # first round after the initial smearing: 0.95 - 0.25; then 0.95; after round 4: 0.90 - 0.25
+  assert sig == [0.7, 0.95, 0.95, None, 0.65, 0.9, 0.9, None, 0.6]
+
+
+def test_pseudo_label_round_agreement_and_editing():
+  # 4 pool examples, 3 heads, 2 classes.
+  probs = np.array([
+      [[.99, .01], [.99, .01], [.99, .01]],   # all agree, confident: a label for every head
+      [[.99, .01], [.2, .8], [.99, .01]],     # heads 1 and 3 agree -> only head 2 gets it
+      [[.6, .4], [.6, .4], [.6, .4]],         # agree but not confident: nobody
+      [[.01, .99], [.01, .99], [.01, .99]],   # confident, but unstable under dropout
+  ], np.float32)
+
+  def mc_fn(idx):
+    out = np.repeat(probs[idx][None], 6, axis=0)
+    where = list(idx).index(3)
+    out[:3, where] = [[.9, .1]] * 3          # 3 of 6 passes flip example 3: > 2 -> removed
+    return out
+
+  heads = trinet_rounds.pseudo_label_round(probs, mc_fn, 0.9,
+                                           dict(trinet_rounds.DEFAULTS))
+  finals = np.array([f for _, _, f in heads])
+  np.testing.assert_array_equal(finals, [[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]])
+  assert heads[1][0][1] == 0  # head 2's pseudo-label for example 1 is the others' class 0
+
+
+def test_mixmatch_loss_runs_and_lambda_ramps():
+  from jaxvision.models import get_model
+  model = get_model("resnet20", num_classes=3, stages=(1, 1, 1), widths=(4, 4, 4))
+  x = jnp.zeros((2, 4, 4, 1))
+  variables = model.init(jax.random.key(0), x)
+  params, state = variables["params"], {"batch_stats": variables["batch_stats"]}
+  rng = np.random.default_rng(0)
+  batch = {"image": jnp.asarray(rng.normal(size=(4, 4, 4, 1)), jnp.float32),
+           "label": jnp.array([0, 1, 2, 0]),
+           "unlabeled_image": jnp.asarray(rng.normal(size=(4, 2, 4, 4, 1)), jnp.float32),
+           "step": jnp.full((4,), 50, jnp.int32)}
+  obj = MixMatch(model=model, lambda_u=75.0, rampup_steps=100)
+  grad_fn = jax.jit(jax.value_and_grad(obj.loss_fn, has_aux=True))
+  (loss, (metrics, _)), grads = grad_fn(params, state, batch, jax.random.key(1))
+  assert float(metrics["lambda_u"]) == pytest.approx(37.5)
+  assert float(loss) == pytest.approx(
+      float(metrics["loss_x"]) + 37.5 * float(metrics["loss_u"]), rel=1e-5)
+  assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
