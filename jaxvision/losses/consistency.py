@@ -159,3 +159,41 @@ def agreement_pseudo_labels(probs_j, probs_k, *, sigma: float):
   agree = labels == jnp.argmax(pk, axis=-1)
   confidence = 0.5 * (jnp.max(pj, axis=-1) + jnp.max(pk, axis=-1))
   return labels, agree & (confidence > sigma)
+
+
+def output_smearing(labels, num_classes: int, *, std: float, key):
+  """Tri-Net's initialisation targets: one-hot labels plus ReLU(Gaussian) noise, renormalised.
+
+  Output smearing (Breiman 2000) as Tri-Net uses it so the three heads, trained on different
+  draws, start different: y_hat = y + ReLU(z), z ~ N(0, std^2) per class, then y_hat / sum
+  y_hat so the target is a distribution (the form of ModSSC's reimplementation; the paper's
+  own sentence could not be retrieved here).
+
+  Args:
+    labels: (N,) int class indices; num_classes: C; std: the noise scale; key: a PRNG key.
+
+  Returns:
+    (N, C) float32 rows summing to 1, the true class still the largest entry for small std.
+  """
+  one_hot = jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
+  noise = jax.nn.relu(std * jax.random.normal(key, one_hot.shape, jnp.float32))
+  smeared = one_hot + noise
+  return smeared / jnp.sum(smeared, axis=-1, keepdims=True)
+
+
+def stable_under_dropout(pass_predictions, labels, *, max_unstable_fraction: float = 1 / 3):
+  """Tri-Net's pseudo-label editing: keep a pseudo-label the dropout passes mostly reproduce.
+
+  Args:
+    pass_predictions: (K, N) int class predictions of the two labelling heads (from their
+      averaged probabilities) in K forward passes with dropout on.
+    labels: (N,) the pseudo-labels.
+    max_unstable_fraction: a label survives when at most floor(K * this) passes disagree
+      with it (1/3, as in ModSSC's reimplementation).
+
+  Returns:
+    (N,) bool keep mask.
+  """
+  k = pass_predictions.shape[0]
+  mismatches = jnp.sum(pass_predictions != labels[None, :], axis=0)
+  return mismatches <= int(k * max_unstable_fraction + 1e-9)
