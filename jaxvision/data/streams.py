@@ -22,6 +22,11 @@ STREAMS = {
     "single": single_stream,
 }
 
+from jaxvision.data import semi  # noqa: E402  (semi-supervised: baseline, MixMatch, Tri-Net)
+
+STREAMS.update(semi_labeled=semi.labeled_stream, mixmatch=semi.mixmatch_stream,
+               trinet_round=semi.trinet_round_stream)
+
 
 def get_stream(name: str):
   if name not in STREAMS:

@@ -20,6 +20,11 @@ from jaxvision.models import clip as _clip  # noqa: E402
 
 MODELS.update(_clip.MODELS)
 
+# Pretext-task nets (jigsaw puzzles, flip prediction) wrap a zoo backbone too.
+from jaxvision.models import jigsaw as _jigsaw  # noqa: E402
+
+MODELS.update(_jigsaw.MODELS)
+
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:
   """Builds the registered model `name`; KeyError (listing valid names) if unknown."""

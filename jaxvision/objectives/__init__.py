@@ -21,6 +21,11 @@ from jaxvision.objectives.mae import MAEObjective  # noqa: E402
 
 OBJECTIVES["mae"] = MAEObjective
 
+from jaxvision.objectives.flip import FlipPrediction  # noqa: E402
+from jaxvision.objectives.jigsaw import Jigsaw  # noqa: E402
+
+OBJECTIVES.update({"flip": FlipPrediction, "jigsaw": Jigsaw})
+
 
 def get_objective(name: str, model, config):
   if name not in OBJECTIVES:

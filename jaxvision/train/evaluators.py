@@ -43,6 +43,26 @@ EVALUATORS = {
 }
 
 
+def trinet_vote_eval(exp, variables, split: str = "test") -> dict:
+  """Tri-Net: the accuracy of the vote of its three heads (jaxvision.models.trinet.vote).
+
+  The scores handed to the classification metrics are log(0.5 one_hot(vote) + 0.5 mean of the
+  heads' probabilities): a distribution whose argmax is the vote, so top-1 is the vote's
+  accuracy and the loss stays a finite cross-entropy.
+  """
+  from jaxvision.models.trinet import vote
+
+  def predict(v, x):
+    logits = exp.model.apply(v, x, train=False)
+    probs = jax.numpy.mean(jax.nn.softmax(logits.astype(jax.numpy.float32), -1), axis=1)
+    return jax.numpy.log(0.5 * jax.nn.one_hot(vote(logits), probs.shape[-1]) + 0.5 * probs)
+
+  return classification_eval(exp, variables, split, predict_fn=predict)
+
+
+EVALUATORS["trinet_vote"] = trinet_vote_eval
+
+
 def get_evaluator(name: str):
   if name not in EVALUATORS:
     raise KeyError(f"unknown evaluator {name!r}; valid: {', '.join(sorted(EVALUATORS))}")
