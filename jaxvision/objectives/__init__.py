@@ -21,6 +21,13 @@ from jaxvision.objectives.mae import MAEObjective  # noqa: E402
 
 OBJECTIVES["mae"] = MAEObjective
 
+from jaxvision.objectives.labeled_only import SupervisedLabeled  # noqa: E402
+from jaxvision.objectives.mixmatch import MixMatch  # noqa: E402
+from jaxvision.objectives.trinet import TriNetObjective  # noqa: E402
+
+OBJECTIVES.update(supervised_labeled=SupervisedLabeled, mixmatch=MixMatch,
+                  trinet=TriNetObjective)
+
 from jaxvision.objectives.flip import FlipPrediction  # noqa: E402
 from jaxvision.objectives.jigsaw import Jigsaw  # noqa: E402
 
