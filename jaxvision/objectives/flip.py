@@ -1,0 +1,109 @@
+"""Flip prediction: show every image as is and flipped, and predict which flip it was.
+
+The rotation task of Gidaris et al. (2018) with mirror flips instead of 90-degree turns: each
+image of the batch appears once per flip in `flips` (all of them, as rotation shows all four
+turns), and the network classifies the flip. The flips are done on device (jnp.flip), so
+the train stream is the plain "single" one; its class labels are never read.
+
+Flips (the label is the index in `flips`):
+  none        the image as it is
+  horizontal  mirrored left-right (x -> W - 1 - x)
+  vertical    mirrored top-bottom (y -> H - 1 - y)
+  both        both mirrors, which equals a 180-degree rotation
+
+Which flips can be told apart depends on the data. A left-right symmetric image is its own
+horizontal mirror, so "none" vs "horizontal" (and "vertical" vs "both") cannot be decided
+from it: on Fashion-MNIST, t-shirts, trousers, pullovers, dresses, coats and bags are
+nearly symmetric about the vertical axis, only shoes (sandals, sneakers, ankle boots, which
+point one way) and asymmetric prints reveal a mirror. Vertical flips stay learnable on every
+class: garments have a top (collar, waistband, the shaft of a boot) and a bottom. On natural
+images (ImageNet) the horizontal mirror of a scene is as natural as the scene itself, which
+is why horizontal flipping is a standard *augmentation*: predicting it is nearly hopeless
+except through text and the few handed objects, and a network that tries learns little.
+
+What this objective does about it: nothing hidden. The loss stays the plain cross-entropy
+over all shown flips, so the ambiguity caps the reachable accuracy (on a perfectly symmetric
+image the best prediction is 50/50 between the mirror pair: the 4-way task's best loss on
+such an image is log 2, its best accuracy 1/2). The train metrics report the accuracy per
+flip, so the cap is visible, and the flip set is a config value: `flip.flips` =
+('none', 'horizontal', 'vertical', 'both') (4-way, default), ('none', 'horizontal',
+'vertical') (3-way) or ('none', 'vertical') (drops the ambiguous mirror altogether).
+experiments/pretext_compare.py measures the per-class flip accuracy on the test split.
+
+Model: 'flipnet' (jaxvision/models/jigsaw.py): `model.encoder` + a linear head of
+`model.flips` logits. Config (`config.flip`, optional): flips (the tuple above).
+"""
+
+import dataclasses
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxvision import losses
+from jaxvision.errors import UserError
+from jaxvision.objectives.supervised import apply_model
+
+# Array axes of an NHWC batch each flip reverses.
+FLIP_AXES = {"none": (), "horizontal": (2,), "vertical": (1,), "both": (1, 2)}
+DEFAULT_FLIPS = ("none", "horizontal", "vertical", "both")
+
+
+def flip_images(images, flip: str):
+  """One flip of an NHWC batch."""
+  axes = FLIP_AXES[flip]
+  return jnp.flip(images, axis=axes) if axes else images
+
+
+def flip_batch(images, flips=DEFAULT_FLIPS):
+  """(K N, H, W, C): [all N as flips[0], all N as flips[1], ...], with `flip_targets` labels."""
+  return jnp.concatenate([flip_images(images, f) for f in flips], axis=0)
+
+
+def flip_targets(n: int, num_flips: int):
+  """(K n,) int32 labels [0]*n + [1]*n + ... matching `flip_batch`'s order."""
+  return jnp.repeat(jnp.arange(num_flips, dtype=jnp.int32), n)
+
+
+def check_flips(flips) -> tuple[str, ...]:
+  flips = tuple(flips)
+  unknown = [f for f in flips if f not in FLIP_AXES]
+  if unknown:
+    raise UserError(f"unknown flip(s) {', '.join(map(repr, unknown))} in flip.flips; "
+                    f"valid: {', '.join(FLIP_AXES)}")
+  if len(flips) < 2 or len(set(flips)) != len(flips):
+    raise UserError(f"flip.flips needs at least two different flips, got {flips}")
+  return flips
+
+
+@dataclasses.dataclass(frozen=True)
+class FlipPrediction:
+  model: nn.Module
+  flips: tuple[str, ...] = DEFAULT_FLIPS
+  train_stream = "single"
+  evaluation = "representation"
+
+  @classmethod
+  def from_config(cls, model, config):
+    settings = config.get("flip", None) or {}
+    flips = check_flips(settings.get("flips", DEFAULT_FLIPS))
+    outputs = getattr(model, "num_classes", None)
+    if outputs != len(flips):
+      raise UserError(f"the model predicts {outputs} classes but flip.flips has "
+                      f"{len(flips)} flips; use model.name='flipnet' with "
+                      f"model.flips={len(flips)}")
+    return cls(model=model, flips=flips)
+
+  def loss_fn(self, params, model_state, batch, rng):
+    images = batch["image"]
+    n, k = images.shape[0], len(self.flips)
+    logits, new_state = apply_model(self.model, params, model_state,
+                                    flip_batch(images, self.flips), train=True, rng=rng)
+    if logits.shape[-1] != k:
+      raise ValueError(f"model gives {logits.shape[-1]} logits for {k} flips")
+    labels = flip_targets(n, k)
+    loss = losses.softmax_cross_entropy(logits, labels)
+    correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32).reshape(k, n)
+    metrics = {"loss": loss, "accuracy": jnp.mean(correct)}
+    # Per flip: the ambiguous mirror pair shows up as two accuracies near 1/2.
+    metrics.update({f"accuracy_{f}": jnp.mean(correct[i]) for i, f in enumerate(self.flips)})
+    return loss, (metrics, new_state)
