@@ -1,0 +1,58 @@
+"""Supervised-only baseline of the semi-supervised comparison: the 400 labeled Fashion-MNIST
+images (40 per class, config.semi) and nothing else.
+
+  apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
+  jaxvision train --config configs/supervised400_fashion_mnist.py --workdir runs/sup400_fmnist
+
+Hardware: 2-core laptop CPU shared with other jobs. Wall time and result: see
+experiments/semi_compare.py and BUILD_NOTES.md (the accuracy on the full 10,000-image test
+split is recorded there with the MixMatch and Tri-Net runs on the same 400 labels).
+
+Same backbone (ResNet-8: the CIFAR ResNet with one block per stage, 78k parameters, at the
+native 28x28), the same augmentation (random crop with 2-pixel padding, flip) and the same
+labeled subset (semi.labels_per_class=40, semi.split_seed=0) as configs/mixmatch_fashion_mnist.py
+and configs/trinet_fashion_mnist.py; only the objective differs. AdamW as MixMatch (lr
+0.002, decoupled weight decay 0.0004 per step), cosine-decayed, EMA 0.99 for evaluation.
+"""
+
+import ml_collections
+
+from jaxvision.config_defaults import base_config
+
+
+def semi_data(config, labels_per_class=40):
+  """The data settings the three runs of the comparison share (repeated in each file)."""
+  config.data.name = "fashion_mnist"
+  config.data.image_size = 28
+  config.data.resize = "none"
+  config.data.augment = ("random_crop", "flip")
+  config.data.crop_padding = 2
+  config.data.mean = (0.2860,)
+  config.data.std = (0.3530,)
+  config.semi = ml_collections.ConfigDict({
+      "labels_per_class": labels_per_class, "split_seed": 0, "unlabeled_ratio": 1,
+      "num_augment": 2, "audit_dir": ""})
+  return config
+
+
+def get_config(arg=None):
+  config = semi_data(base_config())
+  config.model.name = "resnet20"
+  config.model.stages = (1, 1, 1)
+  config.objective = "supervised_labeled"
+  config.batch_size = 64
+  config.eval_batch_size = 1000
+  config.num_train_steps = 1000
+  config.optimizer = "adamw"
+  config.learning_rate = 0.002
+  config.weight_decay = 0.2  # adamw decays by lr * wd = 0.0004 per step, as MixMatch
+  config.schedule = "cosine"
+  config.ema_decay = 0.99
+  config.log_every_steps = 50
+  config.eval_every_steps = 500
+  config.checkpoint_every_steps = 250
+  if arg == "runlocal":
+    config.num_train_steps = 10
+    config.log_every_steps = 5
+  config.lock()
+  return config

@@ -1,0 +1,126 @@
+"""The labeled/unlabeled split and its streams (jaxvision/data/semi.py) on a tiny in-memory source."""
+
+import json
+
+import ml_collections
+import numpy as np
+import pytest
+
+from jaxvision.config_defaults import base_config
+from jaxvision.data import semi, sources
+from jaxvision.errors import UserError
+
+CLASSES, PER_CLASS = 4, 12
+
+
+def _source(name="toy"):
+  rng = np.random.default_rng(0)
+  n = CLASSES * PER_CLASS
+  images = rng.integers(0, 256, size=(n, 8, 8, 1), dtype=np.uint8)
+  labels = np.tile(np.arange(CLASSES), PER_CLASS).astype(np.int32)
+  # Example i carries its own index in pixel (0, 0): batches can be traced back to indices.
+  images[:, 0, 0, 0] = np.arange(n)
+  return sources.array_source(name, {"train": (images, labels), "test": (images, labels)},
+                              [str(c) for c in range(CLASSES)])
+
+
+def _config(audit_dir="", labels_per_class=3):
+  c = base_config()
+  c.data.image_size = 8
+  c.data.resize = "none"
+  c.data.augment = ()  # no augmentation: pixel (0, 0) keeps each example's index
+  c.data.mean, c.data.std = (0.0,), (1 / 255.0,)  # pixels back to 0..255 after normalising
+  c.semi = ml_collections.ConfigDict({"labels_per_class": labels_per_class, "split_seed": 0,
+                                      "unlabeled_ratio": 2, "num_augment": 2,
+                                      "audit_dir": audit_dir})
+  return c
+
+
+def test_choose_labeled_balanced_stable_and_seeded():
+  labels = np.random.default_rng(1).integers(0, 5, size=1000)
+  a = semi.choose_labeled(labels, labels_per_class=7, seed=3, num_classes=5)
+  np.testing.assert_array_equal(np.bincount(labels[a], minlength=5), [7] * 5)
+  assert len(set(a.tolist())) == 35 and (np.diff(a) > 0).all()
+  np.testing.assert_array_equal(a, semi.choose_labeled(labels, labels_per_class=7, seed=3,
+                                                       num_classes=5))
+  assert not np.array_equal(a, semi.choose_labeled(labels, labels_per_class=7, seed=4,
+                                                   num_classes=5))
+  with pytest.raises(UserError, match="labels_per_class"):
+    semi.choose_labeled(labels, labels_per_class=10_000, seed=0, num_classes=5)
+
+
+def test_split_is_a_partition_and_audit_file(tmp_path):
+  source = _source("toy_split")
+  labeled, unlabeled = semi.split_indices(source, _config())
+  assert len(labeled) == CLASSES * 3 and len(unlabeled) == CLASSES * (PER_CLASS - 3)
+  assert not set(labeled) & set(unlabeled)
+  assert set(labeled) | set(unlabeled) == set(range(CLASSES * PER_CLASS))
+  semi.labeled_stream(source, _config(str(tmp_path)), local_batch=4, seed=0, start_step=0,
+                      process_index=0, process_count=1)
+  record = json.loads((tmp_path / "labeled_indices.json").read_text())
+  assert record["indices"] == labeled.tolist()
+  assert record["labels"] == [int(i % CLASSES) for i in labeled]  # labels[i] = i mod 4
+
+
+def test_unlabeled_data_carries_no_label():
+  source = _source("toy_nolabel")
+  _, unlabeled = semi.split_indices(source, _config())
+  subset = semi.subset_source(source, unlabeled, keep_label=False)
+  assert set(subset.dataset("train").element_spec) == {"image"}
+  batch = next(semi.mixmatch_stream(source, _config(), local_batch=4, seed=0, start_step=0,
+                                    process_index=0, process_count=1))
+  assert set(batch) == {"image", "label", "unlabeled_image", "step"}
+  assert batch["label"].shape == (4,)
+  # mu = 2 images per labeled row, K = 2 views each -> (4, 4, 8, 8, 1)
+  assert batch["unlabeled_image"].shape == (4, 4, 8, 8, 1)
+  ids = np.rint(batch["unlabeled_image"][:, :, 0, 0, 0]).astype(int)
+  assert set(ids.ravel()) <= set(unlabeled.tolist())
+  # the K views of one image are consecutive: views 0,1 are image A, views 2,3 image B
+  assert (ids[:, 0] == ids[:, 1]).all() and (ids[:, 2] == ids[:, 3]).all()
+  labeled_ids = np.rint(batch["image"][:, 0, 0, 0]).astype(int)
+  np.testing.assert_array_equal(batch["label"], labeled_ids % CLASSES)
+
+
+def test_mixmatch_stream_resumes_exactly():
+  source = _source("toy_resume")
+  kw = dict(local_batch=4, seed=5, process_index=0, process_count=1)
+  full = semi.mixmatch_stream(source, _config(), start_step=0, **kw)
+  batches = [next(full) for _ in range(4)]
+  resumed = next(semi.mixmatch_stream(source, _config(), start_step=3, **kw))
+  for key in batches[3]:
+    np.testing.assert_array_equal(resumed[key], batches[3][key])
+  assert [int(b["step"][0]) for b in batches] == [0, 1, 2, 3]
+
+
+def test_hosts_get_disjoint_labeled_shards():
+  source = _source("toy_hosts")
+  labeled, _ = semi.split_indices(source, _config())
+  seen = []
+  for p in range(2):  # 12 labeled, 6 per host: two batches of 3 are one epoch
+    stream = semi.labeled_stream(source, _config(), local_batch=3, seed=0, start_step=0,
+                                 process_index=p, process_count=2)
+    seen.append({int(round(v)) for _ in range(2) for v in next(stream)["image"][:, 0, 0, 0]})
+  assert not seen[0] & seen[1]
+  assert seen[0] | seen[1] == set(labeled.tolist())
+
+
+def test_trinet_round_stream_has_targets_not_labels(tmp_path):
+  source = _source("toy_trinet")
+  path = str(tmp_path / "round.npz")
+  index = np.array([5, 1, 30])
+  targets = np.eye(CLASSES, dtype=np.float32)[[0, 1, 2]][:, None].repeat(3, 1)
+  weights = np.array([[1, 1, 1], [0, 1, 0], [1, 0, 0]], np.float32)
+  semi.write_round_file(path, index, targets, weights)
+  data = semi.read_round_file(path)
+  np.testing.assert_array_equal(data["index"], [1, 5, 30])  # sorted, rows moved with it
+  np.testing.assert_array_equal(data["weights"][0], [0, 1, 0])
+  c = _config()
+  c.trinet = ml_collections.ConfigDict({"round_file": path})
+  batch = next(semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
+                                        process_index=0, process_count=1))
+  assert set(batch) == {"image", "targets", "weights"}
+  assert batch["targets"].shape == (3, 3, CLASSES) and batch["weights"].shape == (3, 3)
+  with pytest.raises(UserError, match="round file"):
+    c.trinet.round_file = str(tmp_path / "missing.npz")
+    semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
+                             process_index=0, process_count=1)
