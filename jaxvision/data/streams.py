@@ -27,6 +27,25 @@ from jaxvision.data import semi  # noqa: E402  (semi-supervised: baseline, MixMa
 STREAMS.update(semi_labeled=semi.labeled_stream, mixmatch=semi.mixmatch_stream,
                trinet_round=semi.trinet_round_stream)
 
+from jaxvision.data import image_text  # noqa: E402  (CLIP: {'image', 'tokens'})
+
+STREAMS["image_text"] = image_text.image_text_stream
+
+
+def two_view_stream(source, config, *, local_batch, seed, start_step, process_index,
+                    process_count):
+  """SimCLR: {'view1', 'view2'} per example and no label; settings from config.simclr."""
+  s = config.get("simclr", None) or {}
+  view = views.two_view(config.data, crop_scale=tuple(s.get("crop_scale", (0.08, 1.0))),
+                        strength=float(s.get("color_strength", 1.0)),
+                        blur=s.get("blur", "auto"))
+  return pipeline.train_batches(
+      source, view, local_batch=local_batch, seed=seed, start_step=start_step,
+      process_index=process_index, process_count=process_count)
+
+
+STREAMS["two_view"] = two_view_stream
+
 
 def get_stream(name: str):
   if name not in STREAMS:

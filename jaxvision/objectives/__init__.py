@@ -28,10 +28,19 @@ from jaxvision.objectives.trinet import TriNetObjective  # noqa: E402
 OBJECTIVES.update(supervised_labeled=SupervisedLabeled, mixmatch=MixMatch,
                   trinet=TriNetObjective)
 
+from jaxvision.objectives.clip import Clip  # noqa: E402
+
+OBJECTIVES["clip"] = Clip
+
 from jaxvision.objectives.flip import FlipPrediction  # noqa: E402
 from jaxvision.objectives.jigsaw import Jigsaw  # noqa: E402
 
 OBJECTIVES.update({"flip": FlipPrediction, "jigsaw": Jigsaw})
+
+from jaxvision.objectives.rotation import Rotation  # noqa: E402
+from jaxvision.objectives.simclr import SimCLR  # noqa: E402
+
+OBJECTIVES.update({"rotation": Rotation, "simclr": SimCLR})
 
 
 def get_objective(name: str, model, config):

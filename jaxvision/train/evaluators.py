@@ -62,6 +62,14 @@ def trinet_vote_eval(exp, variables, split: str = "test") -> dict:
 
 EVALUATORS["trinet_vote"] = trinet_vote_eval
 
+from jaxvision.evaluate.zero_shot import zero_shot_eval  # noqa: E402  (CLIP)
+
+EVALUATORS["zero_shot"] = zero_shot_eval
+
+from jaxvision.evaluate.representation import representation_eval  # noqa: E402  (SSL)
+
+EVALUATORS["representation"] = representation_eval
+
 
 def get_evaluator(name: str):
   if name not in EVALUATORS:

@@ -1,0 +1,170 @@
+"""Image-text pairs for CLIP: captions from class names x prompt templates, or real captions.
+
+Two kinds of source feed the "image_text" stream ({'image', 'tokens'} batches):
+- any labelled Source (Fashion-MNIST, TFDS, folders): each training example gets the caption
+  template.format(class name) with a template drawn at random from `clip.templates`, and the
+  templates in `clip.eval_templates` are held out for zero-shot evaluation;
+- a TFDS dataset with captions (`load_tfds_pairs_source`, e.g. coco_captions), whose
+  examples carry 'captions', one or more strings per image; one is drawn per example.
+
+The tokenizer is CLIP's BPE (jaxvision.text): a folder with vocab.json and merges.txt
+(`clip.tokenizer`), or, when that is empty, a small vocabulary learnt deterministically from
+the training captions (`clip.num_merges` merges), so a run can rebuild it from its config.
+Class captions are tokenized once into a table; the pipeline only gathers rows of it.
+Never imports jax.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from jaxvision.data import pipeline, views
+from jaxvision.data.sources import Source
+from jaxvision.errors import UserError
+from jaxvision.text.tokenizer import ClipTokenizer, train_tokenizer
+
+# A few of CLIP's ImageNet prompts (Radford et al. 2021, notebooks/Prompt_Engineering) for
+# training, and different ones held out for zero-shot evaluation.
+TRAIN_TEMPLATES = (
+    "a photo of a {}.", "a picture of a {}.", "an image of the {}.", "a photo of the {}.",
+    "a small photo of a {}.", "a large photo of the {}.", "a low resolution photo of a {}.",
+    "a good photo of the {}.", "{}",
+)
+EVAL_TEMPLATES = (
+    "a black and white photo of the {}.", "a cropped photo of a {}.",
+    "a close-up photo of the {}.", "a bright photo of a {}.",
+)
+# Captions of TFDS caption datasets (coco_captions: captions/text, a list per image).
+PAIR_FEATURES = {"coco_captions": ("image", ("captions", "text"))}
+
+
+def clip_settings(config) -> dict:
+  """The config's `clip` sub-dict with defaults; every CLIP piece reads its settings here."""
+  clip = dict(config.get("clip", {}) or {})
+  out = dict(templates=tuple(clip.get("templates", TRAIN_TEMPLATES)),
+             eval_templates=tuple(clip.get("eval_templates", EVAL_TEMPLATES)),
+             tokenizer=clip.get("tokenizer", ""), num_merges=int(clip.get("num_merges", 300)),
+             context_length=int(config.model.get("context_length", 77)))
+  for key in ("templates", "eval_templates"):
+    if not out[key] or any("{}" not in t for t in out[key]):
+      raise UserError(f"clip.{key} must be a non-empty list of templates holding '{{}}' for "
+                      f"the class name, got {out[key]!r}")
+  return out
+
+
+def captions(class_names, templates) -> list[str]:
+  """Template-major list: captions[t * C + c] = templates[t].format(class_names[c])."""
+  return [t.format(name) for t in templates for name in class_names]
+
+
+def build_tokenizer(config, class_names) -> ClipTokenizer:
+  """The run's tokenizer: clip.tokenizer's files, or BPE learnt on the training captions."""
+  s = clip_settings(config)
+  if s["tokenizer"]:
+    tok = ClipTokenizer.from_directory(s["tokenizer"], context_length=s["context_length"])
+  else:
+    if not class_names:
+      raise UserError("learning a tokenizer needs class names; set clip.tokenizer to a folder "
+                      "with vocab.json and merges.txt")
+    # Only the *training* templates: held-out templates must stay unseen, words included.
+    tok = train_tokenizer(captions(class_names, s["templates"]), num_merges=s["num_merges"],
+                          context_length=s["context_length"])
+  vocab_size = config.model.get("vocab_size", 49408)
+  if tok.vocab_size > vocab_size:
+    raise UserError(f"the tokenizer has {tok.vocab_size} tokens but model.vocab_size is "
+                    f"{vocab_size}; set model.vocab_size={tok.vocab_size}")
+  return tok
+
+
+def caption_table(tokenizer: ClipTokenizer, class_names, templates) -> np.ndarray:
+  """(T, C, context_length) int32 token ids of every template x class caption."""
+  ids = tokenizer(captions(class_names, templates))
+  return ids.reshape(len(templates), len(class_names), tokenizer.context_length)
+
+
+def _caption_seed(seed):
+  # A seed of its own, folded in, so the caption draw is independent of the image's
+  # augmentation seeds (views.single_view splits the same `seed`).
+  return tf.random.experimental.stateless_fold_in(seed, 0x7E47)
+
+
+def image_text_view(config, tokenizer: ClipTokenizer, class_names):
+  """(example, seed) -> {'image': augmented, 'tokens': one caption's ids} for training."""
+  image_view = views.single_view(config.data, train=True)
+  s = clip_settings(config)
+  table = None if class_names is None else tf.constant(
+      caption_table(tokenizer, class_names, s["templates"]))
+
+  def tokenize(text):
+    return tokenizer([text.decode("utf-8")])[0]
+
+  def view(example, seed):
+    image = image_view({"image": example["image"], "label": tf.constant(0, tf.int32)},
+                       seed)["image"]
+    if "captions" in example:  # real captions: draw one of the image's captions
+      texts = tf.reshape(example["captions"], [-1])
+      pick = tf.random.stateless_uniform([], _caption_seed(seed), 0, tf.shape(texts)[0],
+                                         tf.int32)
+      tokens = tf.numpy_function(tokenize, [texts[pick]], tf.int32, stateful=False)
+      tokens = tf.ensure_shape(tokens, [tokenizer.context_length])
+    else:
+      pick = tf.random.stateless_uniform([], _caption_seed(seed), 0, table.shape[0], tf.int32)
+      tokens = table[pick, example["label"]]
+    return {"image": image, "tokens": tokens}
+
+  return view
+
+
+def image_text_stream(source: Source, config, *, local_batch, seed, start_step, process_index,
+                      process_count):
+  """CLIP training: {'image', 'tokens'} per example, a function of (seed, step)."""
+  pairs = getattr(source, "has_captions", False)
+  tokenizer = build_tokenizer(config, None if pairs else source.class_names)
+  view = image_text_view(config, tokenizer, None if pairs else source.class_names)
+  return pipeline.train_batches(source, view, local_batch=local_batch, seed=seed,
+                                start_step=start_step, process_index=process_index,
+                                process_count=process_count)
+
+
+def load_tfds_pairs_source(name: str, *, data_dir: str | None = None, download: bool = False,
+                           image_key: str | None = None, caption_key=None) -> Source:
+  """A TFDS image-caption dataset as a Source of {'image', 'captions': string vector}.
+
+  Known datasets (PAIR_FEATURES) need no keys; others name the image feature and the caption
+  feature (a string, a sequence of strings, or a (dict, key) path such as ('captions', 'text')).
+  """
+  import tensorflow_datasets as tfds
+
+  known_image, known_caption = PAIR_FEATURES.get(name, (None, None))
+  image_key, caption_key = image_key or known_image, caption_key or known_caption
+  if image_key is None or caption_key is None:
+    raise UserError(f"TFDS {name!r} is not a known caption dataset "
+                    f"({', '.join(PAIR_FEATURES)}); pass image_key and caption_key")
+  try:
+    builder = tfds.builder(name, data_dir=data_dir)
+  except tfds.core.registered.DatasetNotFoundError:
+    raise UserError(f"TFDS has no dataset named {name!r}; see "
+                    "https://www.tensorflow.org/datasets/catalog") from None
+  if not builder.is_prepared():
+    if not download:
+      raise UserError(f"TFDS caption dataset {name!r} is not prepared in {builder.data_dir}; "
+                      "download it with download=True (--config.data.download=True; needs "
+                      "network) or point data.dir at a folder where it is prepared")
+    builder.download_and_prepare()
+  path = caption_key if isinstance(caption_key, (tuple, list)) else (caption_key,)
+
+  def make_dataset(split):
+    def pick(ex):
+      text = ex
+      for key in path:
+        text = text[key]
+      return {"image": ex[image_key], "captions": tf.reshape(text, [-1])}
+
+    return builder.as_dataset(split=split, shuffle_files=False).map(
+        pick, num_parallel_calls=tf.data.AUTOTUNE)
+
+  splits = {s: info.num_examples for s, info in builder.info.splits.items()}
+  source = Source(name=name, num_classes=0, class_names=(),
+                  image_shape=tuple(builder.info.features[image_key].shape),
+                  num_examples=splits, make_dataset=make_dataset, in_memory=False)
+  source.has_captions = True
+  return source

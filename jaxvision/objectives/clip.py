@@ -1,0 +1,55 @@
+"""CLIP's objective (Radford et al. 2021, fig. 3): symmetric InfoNCE between the image and
+text embeddings of a batch of pairs, with a learned temperature.
+
+The "image_text" stream (jaxvision/data/image_text.py) gives {'image', 'tokens'}; both towers
+run in one forward pass and jaxvision.losses.clip_loss compares every image with every caption
+of the *global* batch (one jit over the sharded arrays: the all-gather of CLIP's
+distributed code is inserted by XLA). The model must be jaxvision.models.clip.CLIP.
+Evaluation is zero-shot classification with held-out prompt templates ("zero_shot").
+"""
+
+import dataclasses
+import math
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxvision import losses
+from jaxvision.errors import UserError
+
+
+def pair_accuracy(image_emb, text_emb):
+  """Fraction of images whose most similar caption in the batch is their own (image->text)."""
+  text = text_emb.astype(jnp.float32)
+  text = text / jnp.maximum(jnp.linalg.norm(text, axis=-1, keepdims=True), 1e-12)
+  sims = image_emb.astype(jnp.float32) @ text.T  # the image's norm does not change the argmax
+  return jnp.mean((jnp.argmax(sims, -1) == jnp.arange(sims.shape[0])).astype(jnp.float32))
+
+
+@dataclasses.dataclass(frozen=True)
+class Clip:
+  model: nn.Module
+  train_stream = "image_text"
+  evaluation = "zero_shot"
+
+  @classmethod
+  def from_config(cls, model, config):
+    for method in ("encode_image", "encode_text"):
+      if not hasattr(model, method):
+        raise UserError(f"objective 'clip' needs a CLIP model (clip, clip_vit_b32, ...), got "
+                        f"{config.model.name!r}")
+    return cls(model=model)
+
+  def init_inputs(self, input_shape):
+    return (jnp.zeros((2, *input_shape), jnp.float32),
+            jnp.zeros((2, self.model.context_length), jnp.int32))
+
+  def loss_fn(self, params, model_state, batch, rng):
+    del rng  # no dropout in CLIP
+    image_emb, text_emb, logit_scale = self.model.apply(
+        {"params": params, **model_state}, batch["image"], batch["tokens"], train=True)
+    loss = losses.clip_loss(image_emb, text_emb, logit_scale=logit_scale)
+    scale = jnp.exp(jnp.minimum(logit_scale, math.log(100.0)))
+    metrics = {"loss": loss, "logit_scale": scale,
+               "pair_accuracy": pair_accuracy(image_emb, text_emb)}
+    return loss, (metrics, model_state)
