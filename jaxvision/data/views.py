@@ -194,3 +194,64 @@ def dense_view(data_config):
     return {"image": augment.normalize(image, mean=mean, std=std), "label": example["label"]}
 
   return view
+
+
+# ----------------------------------------------------------------------------- SimCLR views
+BLUR_CHOICES = ("auto", "on", "off")
+# SimCLR blurred ImageNet (224 px) but not CIFAR-10 (32 px): "auto" blurs from this size up.
+AUTO_BLUR_MIN_SIZE = 64
+
+
+def simclr_augment(image, seed, *, size: int, crop_scale=(0.08, 1.0), strength: float = 1.0,
+                   blur: bool = False):
+  """One SimCLR view (Chen et al. 2020, appendix A) of a float [0, 1] image, any size.
+
+  Random resized crop to size x size (area in crop_scale, aspect 3/4-4/3), flip, colour
+  jitter with probability 0.8 (brightness, contrast, saturation 0.8 s, hue 0.2 s for
+  strength s), grayscale with probability 0.2, and, if `blur`, a Gaussian blur with
+  probability 0.5, sigma in [0.1, 2] and a kernel of about 10% of the side (odd).
+  Single-channel images skip saturation, hue and grayscale (they are grey already).
+  """
+  crop_seed, flip_seed, jitter_seed, gray_seed, blur_seed = tf.unstack(
+      tf.random.experimental.stateless_split(seed, num=5))
+  image = augment.random_resized_crop(image, crop_seed, size=size, scale=tuple(crop_scale))
+  image = augment.random_flip_left_right(image, flip_seed)
+  s = float(strength)
+  image = augment.color_jitter(image, jitter_seed, brightness=0.8 * s, contrast=0.8 * s,
+                               saturation=0.8 * s, hue=min(0.2 * s, 0.5), p=0.8)
+  image = augment.random_grayscale(image, gray_seed, p=0.2)
+  if blur:
+    kernel = int(size * 0.1) // 2 * 2 + 1  # 224 -> 23, as SimCLR's 10% rounded to odd
+    image = augment.gaussian_blur(image, blur_seed, kernel_size=kernel, p=0.5)
+  return image
+
+
+def two_view(data_config, *, crop_scale=(0.08, 1.0), strength: float = 1.0,
+             blur: str = "auto"):
+  """{'view1', 'view2'}: two independent SimCLR augmentations of one example, normalised.
+
+  The label is dropped: self-supervised pre-training must not see it. data.augment and
+  data.resize are not used here (the crop makes the image_size view from the whole image).
+  """
+  if blur not in BLUR_CHOICES:
+    raise UserError(f"simclr.blur={blur!r}; use one of {', '.join(BLUR_CHOICES)}")
+  lo, hi = tuple(crop_scale)
+  if not 0.0 < lo <= hi <= 1.0:
+    raise UserError(f"simclr.crop_scale={tuple(crop_scale)} must satisfy 0 < min <= max <= 1")
+  if strength < 0:
+    raise UserError(f"simclr.color_strength must be >= 0, got {strength}")
+  size = data_config.image_size
+  use_blur = blur == "on" or (blur == "auto" and size >= AUTO_BLUR_MIN_SIZE)
+  mean, std = tuple(data_config.mean), tuple(data_config.std)
+
+  def view(example, seed):
+    image = augment.to_float(example["image"])
+    seed1, seed2 = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
+    out = {}
+    for key, s in (("view1", seed1), ("view2", seed2)):
+      v = simclr_augment(image, s, size=size, crop_scale=(lo, hi), strength=strength,
+                         blur=use_blur)
+      out[key] = augment.normalize(v, mean=mean, std=std)
+    return out
+
+  return view

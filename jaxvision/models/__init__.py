@@ -19,15 +19,20 @@ for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit, mae
 from jaxvision.models import clip as _clip  # noqa: E402
 
 MODELS.update(_clip.MODELS)
-# Tri-Net: a shared trunk and three heads (semi-supervised).
-from jaxvision.models import trinet as _trinet  # noqa: E402
-
-MODELS.update(_trinet.MODELS)
 
 # Pretext-task nets (jigsaw puzzles, flip prediction) wrap a zoo backbone too.
 from jaxvision.models import jigsaw as _jigsaw  # noqa: E402
 
 MODELS.update(_jigsaw.MODELS)
+# Tri-Net: a shared trunk and three heads (semi-supervised).
+from jaxvision.models import trinet as _trinet  # noqa: E402
+
+MODELS.update(_trinet.MODELS)
+
+# Self-supervised wrappers (rotation prediction, SimCLR) around a zoo backbone.
+from jaxvision.models import ssl as _ssl  # noqa: E402
+
+MODELS.update(_ssl.MODELS)
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:

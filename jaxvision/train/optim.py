@@ -1,5 +1,6 @@
 """Optax optimisers and learning-rate schedules named by the config."""
 
+import jax
 import optax
 
 from jaxvision.errors import UserError
@@ -29,6 +30,10 @@ def make_schedule(config, total_steps: int) -> optax.Schedule:
   return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), main], [warmup])
 
 
+def _matrices(params):
+  return jax.tree.map(lambda p: p.ndim > 1, params)
+
+
 def make_optimizer(config, total_steps: int):
   """Returns (tx, schedule). Weight decay for SGD is L2 in the gradient, as in the papers."""
   if config.learning_rate <= 0:
@@ -47,7 +52,11 @@ def make_optimizer(config, total_steps: int):
   elif name == "rmsprop":
     tx = optax.rmsprop(schedule, decay=0.9, momentum=config.momentum, eps=1.0)
   elif name == "lars":
-    tx = optax.lars(schedule, weight_decay=wd, momentum=config.momentum)
+    # SimCLR's LARS (You et al. 2017): trust ratio 0.001 * |w| / |g + wd w|, momentum on the
+    # scaled step; biases and BN parameters (every 1-D leaf) get neither weight decay nor
+    # the adaptation, as SimCLR's `exclude_from_weight_decay/layer_adaptation`.
+    tx = optax.lars(schedule, weight_decay=wd, weight_decay_mask=_matrices,
+                    trust_ratio_mask=_matrices, momentum=config.momentum)
   else:
     raise UserError(f"unknown optimizer {name!r}; valid: {', '.join(OPTIMIZERS)}")
   return tx, schedule

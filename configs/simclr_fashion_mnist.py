@@ -1,0 +1,60 @@
+"""SimCLR (Chen et al. 2020) pre-training on Fashion-MNIST, laptop-sized; no labels seen.
+
+  apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
+  jaxvision train --config configs/simclr_fashion_mnist.py --workdir runs/simclr_fmnist
+  jaxvision eval  --config configs/simclr_fashion_mnist.py --workdir runs/simclr_fmnist
+  python experiments/ssl_probe.py --config configs/simclr_fashion_mnist.py --mode random
+
+Hardware: this project's 2-core CPU, shared with other jobs. Result: see the table in
+/tmp/notes/ssl.md (moved to BUILD_NOTES.md/README.md): linear-probe and kNN top-1 on the
+10,000 test images, against the same encoder at its random initialisation and raw pixels.
+
+Encoder: the zoo's CIFAR ResNet at depth 8 (one basic block per stage, widths 16-32-64,
+option A shortcuts: model.stages=(1, 1, 1)) at the native 28x28, 64-d pooled features; the
+projection head 64 -> 64 -> 128 (SimCLR's 2-layer MLP). On this CPU a step of 2 x 128 views
+takes seconds, so the run is a few hundred steps, sized to about 12 minutes of wall time.
+SimCLR's CIFAR-10 recipe scaled down: LARS (0.3 x batch / 256 base rate, momentum 0.9,
+weight decay 1e-6, biases and BN excluded from decay and adaptation), 10% linear warm-up,
+cosine decay, temperature 0.5, batch 128 (SimCLR's CIFAR runs used 256-4096). Views:
+random resized crop with area 0.2-1 (0.08 leaves a few pixels of a 28x28 image), flip,
+contrast/brightness jitter 0.8 x 0.5 with p = 0.8 (saturation and hue need colour),
+no blur (SimCLR blurred ImageNet, not CIFAR).
+"""
+
+import ml_collections
+
+from jaxvision.config_defaults import base_config
+
+
+def get_config(arg=None):
+  config = base_config()
+  config.objective = "simclr"
+  config.model = ml_collections.ConfigDict({"name": "simclr", "encoder": "resnet20",
+                                            "stages": (1, 1, 1)})
+  config.simclr = ml_collections.ConfigDict({
+      "temperature": 0.5, "crop_scale": (0.2, 1.0), "color_strength": 0.5, "blur": "auto"})
+  config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
+  config.data.name = "fashion_mnist"
+  config.data.image_size = 28
+  config.data.resize = "none"
+  config.data.mean = (0.2860,)
+  config.data.std = (0.3530,)
+  config.batch_size = 128
+  config.eval_batch_size = 1000
+  config.num_train_steps = 150
+  config.optimizer = "lars"
+  config.learning_rate = 0.3 * config.batch_size / 256
+  config.momentum = 0.9
+  config.weight_decay = 1e-6
+  config.schedule = "cosine"
+  config.warmup_steps = 15
+  config.log_every_steps = 10
+  config.eval_every_steps = 100_000  # the representation evaluation runs at the end only
+  config.checkpoint_every_steps = 50
+  if arg == "runlocal":
+    config.num_train_steps = 3
+    config.warmup_steps = 1
+    config.log_every_steps = 1
+    config.probe.max_train_examples = 2000
+  config.lock()
+  return config

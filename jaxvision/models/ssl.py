@@ -1,0 +1,109 @@
+"""Self-supervised wrappers around a zoo backbone: rotation prediction and SimCLR.
+
+Each wrapper keeps the backbone as the submodule "encoder", built from the zoo with
+`head=False`, so its params subtree is exactly the zoo classifier's minus the classifier layer
+(`--config.init_from=SSL_WORKDIR` fine-tunes the zoo model from it), and has
+`features(x, *, train=False) -> (N, D)`, the pooled backbone output that the "representation"
+evaluator probes.
+
+Config: `model.name` picks the wrapper, `model.encoder` the zoo backbone, and every other
+`model.*` key that the wrapper does not take goes to the backbone, e.g.
+`model = {name: "simclr", encoder: "resnet20", stages: (1, 1, 1)}`.
+
+`num_classes` is the width of the wrapper's output, the attribute every model has: 4 for the
+rotation head, the projection width for SimCLR. The dataset's class count that the train loop
+passes in is not used (pre-training sees no labels).
+
+- Rotation (Gidaris, Singh, Komodakis 2018): a linear 4-way classifier on the pooled
+  features. RotNet's NiN put a whole conv block on top of the probed layer; here the probed
+  layer is the backbone's pooled output and the head is linear, so one backbone serves every
+  SSL method alike.
+- SimCLR (Chen et al. 2020, sec. 2.1): g(h) = W2 relu(W1 h), hidden width = feature width,
+  output 128. `head_bn=True` adds batch norm after each layer as SimCLR's released code does
+  (the paper's equation has none; default off).
+"""
+
+import functools
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from jaxvision.models.registry import ModelSpec
+
+
+class RotationNet(nn.Module):
+  encoder: nn.Module
+  num_classes: int = 4
+  dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
+
+  def features(self, x, *, train: bool = False):
+    return self.encoder(x, train=train)
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False):
+    h = self.features(x, train=train)
+    return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
+                    name="rotation_head")(h)
+
+
+class SimCLRNet(nn.Module):
+  encoder: nn.Module
+  num_classes: int = 128  # the projection width (SimCLR: 128)
+  hidden: int = 0  # 0: the feature width, as in SimCLR
+  head_bn: bool = False
+  dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
+
+  def features(self, x, *, train: bool = False):
+    return self.encoder(x, train=train)
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False):
+    h = self.features(x, train=train)
+    dense = functools.partial(nn.Dense, dtype=self.dtype, param_dtype=self.param_dtype,
+                              use_bias=not self.head_bn)
+    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.9,
+                             epsilon=1e-5, use_fast_variance=False, dtype=self.dtype,
+                             param_dtype=self.param_dtype)
+    z = dense(self.hidden or h.shape[-1], name="proj_fc1")(h)
+    if self.head_bn:
+      z = norm(name="proj_bn1")(z)
+    z = dense(self.num_classes, name="proj_fc2")(nn.relu(z))
+    if self.head_bn:  # SimCLR code: the output BN has no learned shift (center=False)
+      z = norm(name="proj_bn2", use_bias=False)(z)
+    return z
+
+
+def _encoder(encoder: str, dtype, settings) -> nn.Module:
+  from jaxvision.models import get_model  # the merged table; avoids an import cycle
+
+  if encoder in MODELS:
+    raise ValueError(f"model.encoder={encoder!r} is an SSL wrapper; name a zoo backbone "
+                     "such as resnet20, resnet18 or nin")
+  # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
+  return get_model(encoder, head=False, dtype=dtype, **settings)
+
+
+def rotation_net(*, encoder: str = "resnet20", num_classes: int = 10, dtype=jnp.float32,
+                 **encoder_settings) -> RotationNet:
+  del num_classes  # the dataset's classes; the rotation head always has 4
+  return RotationNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=4,
+                     dtype=dtype)
+
+
+def simclr_net(*, encoder: str = "resnet20", num_classes: int = 10, dtype=jnp.float32,
+               proj_dim: int = 128, proj_hidden: int = 0, head_bn: bool = False,
+               **encoder_settings) -> SimCLRNet:
+  del num_classes  # the dataset's classes; the output is the projection
+  return SimCLRNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=proj_dim,
+                   hidden=proj_hidden, head_bn=head_bn, dtype=dtype)
+
+
+MODELS = {
+    "rotnet": ModelSpec(rotation_net, (32, 32, 3),
+                        "Rotation prediction (RotNet): model.encoder + linear 4-way head"),
+    "simclr": ModelSpec(simclr_net, (32, 32, 3),
+                        "SimCLR: model.encoder + 2-layer MLP projection to 128"),
+}
