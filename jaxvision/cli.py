@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--out", required=True, help="new folder for the Orbax checkpoint")
   p = sub.add_parser("models", help="list the models with parameters and GFLOPs")
   p.add_argument("--json", action="store_true", help="print a JSON list")
+  from jaxvision import bench  # light: imports jax only when it runs
+
+  bench.add_bench_parser(sub)
   return parser
 
 
@@ -129,6 +132,10 @@ def main(argv=None) -> int:
     if args.command == "models":
       _models(args.json)
       return 0
+    if args.command == "bench":
+      from jaxvision import bench
+
+      return bench.run_bench_command(args)
     if args.command == "import-weights":
       from jaxvision import weights
 
