@@ -137,6 +137,11 @@ MODELS = {
                                "MAE, ViT-S/16 encoder, 512-d 8-block decoder"),
     "mae_vit_tiny": ModelSpec(mae_vit("vit_tiny"), (224, 224, 3),
                               "MAE, ViT-Ti/16 encoder, 512-d 8-block decoder"),
+    # Laptop: vit_mini encoder (96-d, 4 blocks), 64-d 2-block decoder; patch and size from the
+    # config (configs/mae_fashion_mnist.py: 28x28, patch 4).
+    "mae_vit_mini": ModelSpec(mae_vit("vit_mini", decoder_dim=64, decoder_depth=2,
+                                      decoder_heads=4), (224, 224, 3),
+                              "MAE, 96-d 4-block ViT encoder, 64-d 2-block decoder (laptop)"),
     "mae_test": ModelSpec(mae_vit("vit_test", image_size=16, patch_size=4, decoder_dim=16,
                                   decoder_depth=1, decoder_heads=2), (16, 16, 3),
                           "MAE, tiny (32-d 2-block encoder, 16-d 1-block decoder), for tests"),

@@ -265,6 +265,8 @@ VARIANTS = {
     "vit_base": (768, 12, 12),
     "vit_large": (1024, 24, 16),
     "vit_test": (32, 2, 2),
+    # Laptop size (this project's, not a paper's): the encoder of configs/mae_fashion_mnist.py.
+    "vit_mini": (96, 4, 4),
 }
 
 
