@@ -222,3 +222,7 @@ def test_flip_objective_loss_labels_and_config_checks():
   with pytest.raises(UserError, match="unknown flip"):
     flip_lib.FlipPrediction.from_config(model, ml_collections.ConfigDict(
         {"flip": {"flips": ("none", "diagonal", "vertical")}}))
+  with pytest.raises(UserError, match="data.augment has 'flip'"):
+    flip_lib.FlipPrediction.from_config(model, ml_collections.ConfigDict(
+        {"flip": {"flips": ("none", "horizontal", "vertical")},
+         "data": {"augment": ("random_crop", "flip")}}))

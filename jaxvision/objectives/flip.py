@@ -30,6 +30,9 @@ flip, so the cap is visible, and the flip set is a config value: `flip.flips` =
 'vertical') (3-way) or ('none', 'vertical') (drops the ambiguous mirror altogether).
 experiments/pretext_compare.py measures the per-class flip accuracy on the test split.
 
+The data must not be mirrored at random before (no 'flip' in data.augment): that would make
+"as is" and "mirrored" indistinguishable by construction; from_config refuses it.
+
 Model: 'flipnet' (jaxvision/models/jigsaw.py): `model.encoder` + a linear head of
 `model.flips` logits. Config (`config.flip`, optional): flips (the tuple above).
 """
@@ -91,6 +94,11 @@ class FlipPrediction:
       raise UserError(f"the model predicts {outputs} classes but flip.flips has "
                       f"{len(flips)} flips; use model.name='flipnet' with "
                       f"model.flips={len(flips)}")
+    augment = tuple(config.data.augment) if "data" in config else ()
+    if "flip" in augment and ("horizontal" in flips or "both" in flips):
+      # A randomly mirrored input makes "as is" and "mirrored" the same distribution.
+      raise UserError("data.augment has 'flip' (a random mirror), which turns the "
+                      "horizontal-flip labels into coin tosses; remove 'flip' from data.augment")
     return cls(model=model, flips=flips)
 
   def loss_fn(self, params, model_state, batch, rng):

@@ -1,0 +1,66 @@
+"""Flip prediction (jaxvision/objectives/flip.py) pre-training of ResNet-20 on Fashion-MNIST.
+
+  jaxvision train --config configs/flip_fashion_mnist.py --workdir runs/flip_fmnist
+  jaxvision train --config configs/flip_fashion_mnist.py:3way --workdir runs/flip3_fmnist
+
+Each image is shown as is, mirrored left-right, mirrored top-bottom and both (4-way; `:3way`
+drops "both", `:vertical` keeps only as-is vs top-bottom, the flip every garment reveals),
+and the encoder of configs/rotation_fashion_mnist.py (zoo CIFAR ResNet with stages (1, 1, 1),
+64-d pooled features, 28x28 input) with a linear flip head learns to tell which. Evaluation: the "representation"
+evaluator (linear probe and kNN of the frozen pooled features on the full test split).
+
+Hardware: this project's 2-core CPU, shared with other jobs. Wall time and result: see the
+table of experiments/pretext_compare.py in results/pretext/README.md (the comparison runs this
+config with the same settings; the numbers there are the measured ones).
+
+Recipe: the rotation config's, so the two differ only in the transformation: 28x28 images,
+random shifts of up to 2 pixels but *no random mirroring* (it would make the horizontal class
+unlearnable; the objective refuses data.augment 'flip'); SGD momentum 0.9, weight decay
+5e-4 (RotNet's), rate 0.1 cosine-decayed over 300 steps of 64 images (256 views).
+"""
+
+import ml_collections
+
+from jaxvision.config_defaults import base_config
+
+FLIPS = {None: ("none", "horizontal", "vertical", "both"),
+         "3way": ("none", "horizontal", "vertical"),
+         "vertical": ("none", "vertical")}
+
+
+def get_config(arg=None):
+  variant = None if arg in (None, "", "runlocal") else arg
+  if variant not in FLIPS:
+    raise ValueError(f"unknown argument {arg!r}; use runlocal, 3way or vertical")
+  config = base_config()
+  config.objective = "flip"
+  config.flip = ml_collections.ConfigDict({"flips": FLIPS[variant]})
+  config.model = ml_collections.ConfigDict({"name": "flipnet", "encoder": "resnet20",
+                                            "stages": (1, 1, 1),
+                                            "flips": len(FLIPS[variant])})
+  config.data.name = "fashion_mnist"
+  config.data.image_size = 28
+  config.data.resize = "none"
+  config.data.augment = ("random_crop",)
+  config.data.crop_padding = 2
+  config.data.mean = (0.2860,)
+  config.data.std = (0.3530,)
+  # Linear probe and kNN settings of jaxvision/evaluate/representation.py (0: all 60,000).
+  config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
+  config.batch_size = 64
+  config.eval_batch_size = 1000
+  config.num_train_steps = 300
+  config.optimizer = "sgd"
+  config.learning_rate = 0.1
+  config.momentum = 0.9
+  config.weight_decay = 5e-4
+  config.schedule = "cosine"
+  config.log_every_steps = 10
+  config.eval_every_steps = 100_000   # the probe reads all 70,000 images: only at the end
+  config.checkpoint_every_steps = 50
+  if arg == "runlocal":
+    config.num_train_steps = 3
+    config.log_every_steps = 1
+    config.probe.max_train_examples = 2000
+  config.lock()
+  return config
