@@ -118,3 +118,44 @@ def test_checkpoints_with_and_without_ema(tmp_path):
   stored = ckpt.manager.item_metadata(0)["state"]
   assert sorted(stored) == ["model_state", "opt_state", "params", "step"]
   assert ckpt.restore(plain).ema_params is None
+
+
+def test_float16_dynamic_loss_scale_skips_overflows_and_halves():
+  """loss = sum(fp16(w) * 4): under a scale S the fp16 gradient is 4 S, which overflows
+  float16 (max 65504) for S = 2**15 and 2**14 and fits for 2**13 (Micikevicius et al. 2018)."""
+  from jaxvision.train.loss_scale import init_loss_scale
+  from jaxvision.train.state import TrainState
+
+  def loss_fn(params, model_state, batch, rng):
+    loss = jnp.sum(params["w"].astype(jnp.float16) * jnp.float16(4.0)).astype(jnp.float32)
+    return loss, ({"loss": loss}, model_state)
+
+  mesh = make_mesh()
+  tx = optax.sgd(0.5)
+  params = {"w": jnp.ones(3, jnp.float32)}
+  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state={},
+                     opt_state=tx.init(params), loss_scale=init_loss_scale(2.0 ** 15))
+  state = jax.device_put(state, replicated_sharding(mesh))
+  step = compile_train_step(mesh, loss_fn=loss_fn, tx=tx, schedule=optax.constant_schedule(0.5),
+                            base_rng=jax.random.key(0))
+  dummy = {"x": np.zeros((8, 1), np.float32)}
+  overflows = []
+  for _ in range(3):
+    state, metrics = step(state, dummy)
+    overflows.append(float(metrics["overflow"]))
+  assert overflows == [1.0, 1.0, 0.0]
+  # One update, with the unscaled gradient 4: w = 1 - 0.5 * 4.
+  np.testing.assert_array_equal(np.asarray(state.params["w"]), np.full(3, -1.0, np.float32))
+  assert float(state.loss_scale["scale"]) == 2.0 ** 13
+  assert int(state.loss_scale["good_steps"]) == 1 and int(state.step) == 3
+
+
+def test_loss_scale_grows_after_the_growth_interval():
+  from jaxvision.train.loss_scale import init_loss_scale, update_loss_scale
+
+  ls = init_loss_scale(4.0)
+  for _ in range(3):
+    ls = update_loss_scale(ls, jnp.bool_(True), growth_interval=3)
+  assert (float(ls["scale"]), int(ls["good_steps"])) == (8.0, 0)
+  ls = update_loss_scale(ls, jnp.bool_(False), growth_interval=3)
+  assert (float(ls["scale"]), int(ls["good_steps"])) == (4.0, 0)

@@ -119,7 +119,7 @@ def _init_state(exp: Experiment, tx, rng):
   inputs = objectives.init_inputs(exp.objective, exp.input_shape)
   ema = bool(exp.config.get("ema_decay", 0.0))
   init = jax.jit(lambda r: create_state(exp.model, tx, r, exp.input_shape, inputs=inputs,
-                                        ema=ema),
+                                        ema=ema, loss_scale=exp.config.dtype == "float16"),
                  out_shardings=replicated_sharding(exp.mesh))
   try:
     return init(rng)

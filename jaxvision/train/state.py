@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxvision.train.loss_scale import init_loss_scale
+
 
 @flax.struct.dataclass
 class TrainState:
@@ -17,6 +19,9 @@ class TrainState:
   # Exponential moving average of `params` (Polyak averaging), kept by the train step when
   # it is given ema_decay > 0; None when disabled.
   ema_params: Any = None
+  # float16 training: {'scale', 'good_steps'} of the dynamic loss scale (train/loss_scale.py);
+  # None otherwise.
+  loss_scale: Any = None
 
 
 def _to_state_dict(state: TrainState) -> dict:
@@ -26,6 +31,8 @@ def _to_state_dict(state: TrainState) -> dict:
   out = {k: flax.serialization.to_state_dict(getattr(state, k)) for k in fields}
   if state.ema_params is not None:
     out["ema_params"] = flax.serialization.to_state_dict(state.ema_params)
+  if state.loss_scale is not None:
+    out["loss_scale"] = flax.serialization.to_state_dict(state.loss_scale)
   return out
 
 
@@ -38,6 +45,7 @@ def _from_state_dict(state: TrainState, restored: dict) -> TrainState:
     updates[name] = flax.serialization.from_state_dict(getattr(state, name),
                                                        restored.pop(name), name=name)
   ema = restored.pop("ema_params", None)
+  loss_scale = restored.pop("loss_scale", None)
   if restored:
     raise ValueError(f"unknown field(s) {', '.join(restored)} in a TrainState state dict")
   if state.ema_params is not None:
@@ -45,6 +53,11 @@ def _from_state_dict(state: TrainState, restored: dict) -> TrainState:
       raise ValueError("the state expects ema_params but the state dict has none")
     updates["ema_params"] = flax.serialization.from_state_dict(state.ema_params, ema,
                                                                name="ema_params")
+  if state.loss_scale is not None:
+    if loss_scale is None:
+      raise ValueError("the state expects a loss_scale but the state dict has none")
+    updates["loss_scale"] = flax.serialization.from_state_dict(state.loss_scale, loss_scale,
+                                                               name="loss_scale")
   return state.replace(**updates)
 
 
@@ -53,11 +66,13 @@ flax.serialization.register_serialization_state(TrainState, _to_state_dict, _fro
 
 
 def create_state(model, tx: optax.GradientTransformation, rng, input_shape,
-                 dtype=jnp.float32, *, ema: bool = False, inputs=None) -> TrainState:
+                 dtype=jnp.float32, *, ema: bool = False, inputs=None,
+                 loss_scale: bool = False) -> TrainState:
   """Initialises parameters on a (2, H, W, C) dummy batch; call under jit to place them.
 
   inputs: the positional model inputs to initialise on instead (e.g. images and token ids).
   ema=True starts `ema_params` as a copy of the initial parameters (for ema_decay > 0).
+  loss_scale=True (float16 compute) adds a dynamic loss scale.
   """
   if inputs is None:
     inputs = (jnp.zeros((2, *input_shape), dtype),)
@@ -66,7 +81,8 @@ def create_state(model, tx: optax.GradientTransformation, rng, input_shape,
   params = variables.pop("params")
   ema_params = jax.tree.map(jnp.copy, params) if ema else None
   return TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=variables,
-                    opt_state=tx.init(params), ema_params=ema_params)
+                    opt_state=tx.init(params), ema_params=ema_params,
+                    loss_scale=init_loss_scale() if loss_scale else None)
 
 
 def eval_params(state: TrainState):

@@ -25,6 +25,7 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxvision.losses import ema_update
+from jaxvision.train.loss_scale import scaled, update_loss_scale
 from jaxvision.parallel import batch_sharding, replicated_sharding
 from jaxvision.parallel.mesh import DATA_AXIS
 
@@ -73,8 +74,14 @@ def accumulate_gradients(loss_fn, params, model_state, batch, rng, steps: int,
 def train_step(state, batch, *, loss_fn, tx, schedule, base_rng, grad_accum_steps=1,
                ema_decay=0.0, micro_sharding=None, skip_nonfinite=False):
   rng = jax.random.fold_in(base_rng, state.step)
+  if state.loss_scale is not None:  # float16: see train/loss_scale.py
+    loss_fn = scaled(loss_fn, state.loss_scale["scale"])
   grads, metrics, model_state = accumulate_gradients(
       loss_fn, state.params, state.model_state, batch, rng, grad_accum_steps, micro_sharding)
+  if state.loss_scale is not None:
+    scale = state.loss_scale["scale"]
+    grads = jax.tree.map(lambda g: (g.astype(jnp.float32) / scale).astype(g.dtype), grads)
+    grads_finite = _all_finite(grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
   metrics = dict(metrics, learning_rate=jnp.asarray(schedule(state.step), jnp.float32))
@@ -89,13 +96,27 @@ def train_step(state, batch, *, loss_fn, tx, schedule, base_rng, grad_accum_step
   if skip_nonfinite:
     # A non-finite loss or gradient leaves every part of the state as it was (the step
     # counter still advances, so the data stream stays aligned); 'skipped' counts it.
-    finite = jnp.isfinite(metrics["loss"]) & jnp.all(jnp.asarray(
-        [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
-    kept = jax.tree.map(lambda new, old: jnp.where(finite, new, old),
-                        new_state.replace(step=state.step), state)
-    new_state = kept.replace(step=state.step + 1)
+    finite = jnp.isfinite(metrics["loss"]) & _all_finite(grads)
+    new_state = _keep_if(finite, new_state, state)
     metrics = dict(metrics, skipped=1.0 - finite.astype(jnp.float32))
+  if state.loss_scale is not None:
+    # An overflow under the loss scale is not divergence: skip the update, halve the scale.
+    new_state = _keep_if(grads_finite, new_state, state).replace(
+        loss_scale=update_loss_scale(state.loss_scale, grads_finite))
+    metrics = dict(metrics, loss_scale=state.loss_scale["scale"],
+                   overflow=1.0 - grads_finite.astype(jnp.float32))
   return new_state, metrics
+
+
+def _all_finite(tree):
+  return jnp.all(jnp.asarray([jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(tree)]))
+
+
+def _keep_if(ok, new_state, state):
+  """new_state where `ok`, else `state` -- with the step counter advanced either way."""
+  kept = jax.tree.map(lambda new, old: jnp.where(ok, new, old),
+                      new_state.replace(step=state.step), state)
+  return kept.replace(step=state.step + 1)
 
 
 def compile_train_step(mesh, *, loss_fn, tx, schedule, base_rng, grad_accum_steps: int = 1,
