@@ -16,8 +16,9 @@ The comparison's ResNet-8 trunk: stem + stages 1-2 shared (M_S), stage 3 + dropo
 classifier as each of the three heads. Tri-Net's schedule (sigma0 0.95, sigma_os 0.25,
 sigma_decay 0.05, output smearing std 0.05, pool 1000 * 2^t, K = 6 dropout passes with at most
 2 unstable) with few steps per round: rounds 1-4 (pools of 2k, 4k, 8k, 16k unlabeled images).
-Adam at a constant rate: the rounds grow num_train_steps, so a decaying schedule would jump
-at every round.
+AdamW at a constant rate (the rounds grow num_train_steps, so a decaying schedule would jump
+at every round) and, as the baseline, an EMA of the weights (0.99) for evaluation and for the
+predictions between rounds.
 """
 
 import ml_collections
@@ -57,7 +58,7 @@ def get_config(arg=None):
   config.learning_rate = 0.002
   config.weight_decay = 0.2
   config.schedule = "constant"
-  config.ema_decay = 0.0
+  config.ema_decay = 0.99  # as the baseline; predictions between rounds use the EMA too
   config.log_every_steps = 50
   config.eval_every_steps = 100_000  # the loop evaluates at the end of every round
   config.checkpoint_every_steps = 300
