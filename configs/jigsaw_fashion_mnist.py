@@ -4,7 +4,8 @@
 
 Each 28x28 image is cut into a 3x3 grid of 9x9 cells (the centre 27x27), a 7x7 tile is taken
 at a random offset in every cell (gap and jitter of up to 2 pixels, so tiles cannot be
-matched by continuing strokes across their borders), each tile is normalised on its own,
+matched by continuing strokes across their borders), each tile is normalised on its own
+(and each whole image when the probe reads the features),
 and the tiles are shuffled by one of 100 permutations chosen greedily for a large minimum
 Hamming distance (jaxvision/losses/permutations.py, criterion 'min': minimum distance 6;
 the set is written to WORKDIR/permutations.npy). The encoder of
@@ -40,11 +41,10 @@ def get_config(arg=None):
   config = base_config()
   config.objective = "jigsaw"
   config.jigsaw = ml_collections.ConfigDict({
-      "grid": 3, "tile_size": 7, "normalize_tiles": True, "permutation_seed": 0,
-      "criterion": "min"})
+      "grid": 3, "tile_size": 7, "permutation_seed": 0, "criterion": "min"})
   config.model = ml_collections.ConfigDict({
       "name": "jigsaw", "encoder": "resnet20", "stages": (1, 1, 1), "permutations": 100,
-      "grid": 3, "hidden": 512, "dropout_rate": 0.5})
+      "grid": 3, "normalize_tiles": True, "hidden": 512, "dropout_rate": 0.5})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
   config.data.name = "fashion_mnist"
   config.data.image_size = 28

@@ -43,11 +43,10 @@ def get_config(arg=None):
   config = base_config()
   config.objective = "jigsaw"
   config.jigsaw = ml_collections.ConfigDict({
-      "grid": 3, "tile_size": 64, "normalize_tiles": True, "permutation_seed": 0,
-      "criterion": "mean"})
+      "grid": 3, "tile_size": 64, "permutation_seed": 0, "criterion": "mean"})
   config.model = ml_collections.ConfigDict({
       "name": "jigsaw", "encoder": "resnet50", "permutations": 1000, "grid": 3,
-      "hidden": 4096, "dropout_rate": 0.5})
+      "normalize_tiles": True, "hidden": 4096, "dropout_rate": 0.5})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
   config.data.name = "tfds:imagenet2012"
   config.data.image_size = 224

@@ -15,7 +15,7 @@ import pytest
 
 from jaxvision.errors import UserError
 from jaxvision.losses.permutations import maximal_hamming_set
-from jaxvision.models.jigsaw import jigsaw_net
+from jaxvision.models.jigsaw import jigsaw_net, normalize_each
 from jaxvision.objectives import flip as flip_lib
 from jaxvision.objectives import jigsaw as jigsaw_lib
 
@@ -91,7 +91,7 @@ def _objective(model=None, **jigsaw):
 
 def test_tiles_reassembled_with_the_inverse_permutation_give_back_the_image():
   # 32x32 image, 3x3 cells of 10 (centre 30x30, margin 1); tiles = cells: no gap, no jitter.
-  obj = _objective(grid=3, tile_size=10, normalize_tiles=False)
+  obj = _objective(grid=3, tile_size=10)
   images = jax.random.uniform(jax.random.key(0), (4, 32, 32, 3))
   tiles, labels = jax.jit(obj.make_puzzles)(images, jax.random.key(1))
   tiles, labels, images = map(np.asarray, (tiles, labels, images))
@@ -127,7 +127,7 @@ def test_tiles_with_gap_and_jitter_are_the_numpy_slices_at_their_offsets():
 
 def test_normalised_tiles_have_zero_mean_unit_std():
   tiles = jax.random.uniform(jax.random.key(4), (2, 9, 6, 6, 3)) * 5 + 2
-  out = np.asarray(jigsaw_lib.normalize_tiles(tiles))
+  out = np.asarray(normalize_each(tiles))
   np.testing.assert_allclose(out.mean(axis=(2, 3, 4)), 0, atol=1e-5)
   np.testing.assert_allclose(out.std(axis=(2, 3, 4)), 1, atol=1e-3)
 
@@ -150,9 +150,12 @@ def test_jigsaw_objective_trains_without_labels_and_shares_the_encoder(tmp_path)
   loss, (metrics, new_state) = jax.jit(obj.loss_fn)(params, state, batch, jax.random.key(2))
   assert np.isfinite(float(loss)) and 0.0 <= float(metrics["accuracy"]) <= 1.0
   assert set(new_state) == {"batch_stats"}
-  feats = jax.eval_shape(lambda v, x: model.apply(v, x, method="features"), variables,
-                         batch["image"])
+  features = jax.jit(lambda v, x: model.apply(v, x, method="features"))
+  feats = features(variables, batch["image"])
   assert feats.shape == (4, 64)
+  # Whole images are normalised like the tiles: brightness and contrast do not matter.
+  np.testing.assert_allclose(features(variables, 3.0 * batch["image"] + 1.0), feats,
+                             rtol=1e-4, atol=1e-4)
   # Permutations file: written once, accepted on resume, refused when the set differs.
   path = obj.prepare_workdir(str(tmp_path))
   np.testing.assert_array_equal(np.load(path), obj.permutations)

@@ -45,10 +45,23 @@ def grid_cells(images, grid: int):
   return x.reshape(n, grid * grid, c, c, ch)
 
 
+def normalize_each(x, eps: float = 1e-5):
+  """Each example of x (N, ...) or tile of x (N, T, h, w, C) to zero mean and unit variance
+  over its own pixels and channels."""
+  axes = tuple(range(x.ndim - 3, x.ndim))
+  mean = jnp.mean(x, axis=axes, keepdims=True)
+  std = jnp.std(x, axis=axes, keepdims=True)
+  return (x - mean) / (std + eps)
+
+
 class JigsawNet(nn.Module):
   encoder: nn.Module
   num_classes: int = 100          # the number of permutations: the puzzle classes
   grid: int = 3
+  # Each tile normalised on its own (the PyTorch port's guard against matching tiles by
+  # low-level statistics); features() then normalises each whole image the same way, so
+  # the encoder's batch-norm statistics, gathered on tiles, fit the probed images.
+  normalize_tiles: bool = True
   hidden: int = 512               # CFN's fc7 had 4096 for 9 x 1024 tile features
   dropout_rate: float = 0.5       # CFN: dropout after fc6 and fc7
   dtype: Any = jnp.float32
@@ -56,6 +69,8 @@ class JigsawNet(nn.Module):
 
   def features(self, x, *, train: bool = False):
     """Whole images (N, H, W, C) -> the encoder's pooled features (N, D)."""
+    if self.normalize_tiles:
+      x = normalize_each(x.astype(jnp.float32)).astype(x.dtype)
     return self.encoder(x, train=train)
 
   @nn.compact
@@ -66,6 +81,8 @@ class JigsawNet(nn.Module):
       tiles = grid_cells(tiles, self.grid)
     if tiles.ndim != 5:
       raise ValueError(f"JigsawNet takes tiles (N, T, h, w, C), got shape {tiles.shape}")
+    if self.normalize_tiles:
+      tiles = normalize_each(tiles.astype(jnp.float32)).astype(tiles.dtype)
     n, t = tiles.shape[:2]
     feats = self.encoder(tiles.reshape(n * t, *tiles.shape[2:]), train=train)
     x = feats.reshape(n, t * feats.shape[-1])
@@ -108,11 +125,12 @@ def _encoder(encoder: str, dtype, settings) -> nn.Module:
 
 
 def jigsaw_net(*, encoder: str = "resnet20", permutations: int = 100, grid: int = 3,
-               hidden: int = 512, dropout_rate: float = 0.5, num_classes: int = 10,
-               dtype=jnp.float32, **encoder_settings) -> JigsawNet:
+               normalize_tiles: bool = True, hidden: int = 512, dropout_rate: float = 0.5,
+               num_classes: int = 10, dtype=jnp.float32, **encoder_settings) -> JigsawNet:
   del num_classes  # the dataset's classes; the puzzle classes are the permutations
   return JigsawNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=permutations,
-                   grid=grid, hidden=hidden, dropout_rate=dropout_rate, dtype=dtype)
+                   grid=grid, normalize_tiles=normalize_tiles, hidden=hidden,
+                   dropout_rate=dropout_rate, dtype=dtype)
 
 
 def flip_net(*, encoder: str = "resnet20", flips: int = 4, num_classes: int = 10,

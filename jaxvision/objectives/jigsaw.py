@@ -10,8 +10,9 @@ Per image and step (all on device, from the step's rng):
    the gap between neighbouring tiles and their random jitter keep the network from
    solving the puzzle by continuing edges and lines across tile borders (the paper's
    64x64 tiles in 75x75 cells; the released prototxt cuts 64 from 85 with 21 jitter).
-3. Optionally each tile is normalised to zero mean and unit variance on its own (the
-   PyTorch port's guard against matching tiles by low-level colour statistics).
+3. The model normalises each tile on its own (JigsawNet.normalize_tiles, the PyTorch port's
+   guard against matching tiles by low-level colour statistics; its features() normalises
+   whole images the same way, so the probe sees what the encoder was trained on).
 4. A permutation index p is drawn uniformly per image; puzzle position i shows tile
    perms[p][i] (the released loaders' convention), so tile k is at position argsort(perms[p])[k].
 5. JigsawNet (jaxvision/models/jigsaw.py) encodes every tile with one shared encoder and
@@ -30,7 +31,7 @@ writes it to WORKDIR/permutations.npy at train start and, on resume, refuses to 
 the file differs from what the config makes (the classes would silently change meaning).
 
 Config (`config.jigsaw`, all optional): grid (3), tile_size (0: round(c * 64 / 75), the
-paper's ratio), normalize_tiles (True), permutation_seed (0), criterion ('min': maximise
+paper's ratio), permutation_seed (0), criterion ('min': maximise
 the minimum Hamming distance, or 'mean': the released code's average-distance rule).
 The number of permutations is the model's output width: `model.permutations` of the
 'jigsaw' model (jaxvision/models/jigsaw.py), its `num_classes`.
@@ -88,14 +89,6 @@ def shuffle_tiles(tiles, perm_rows):
   return jnp.take_along_axis(tiles, index, axis=1)
 
 
-def normalize_tiles(tiles, eps: float = 1e-5):
-  """Each tile to zero mean and unit variance over its pixels and channels."""
-  axes = tuple(range(2, tiles.ndim))
-  mean = jnp.mean(tiles, axis=axes, keepdims=True)
-  std = jnp.std(tiles, axis=axes, keepdims=True)
-  return (tiles - mean) / (std + eps)
-
-
 @functools.lru_cache(maxsize=8)
 def _permutation_set(num: int, tiles: int, seed: int, criterion: str):
   # 1000 of 9! takes seconds: build it once per process, not per evaluation.
@@ -109,7 +102,6 @@ class Jigsaw:
   perms: tuple[tuple[int, ...], ...]   # a tuple so the objective stays hashable
   grid: int = 3
   tile_size: int = 0
-  normalize: bool = True
   permutation_seed: int = 0
   criterion: str = "min"
   train_stream = "single"
@@ -135,8 +127,7 @@ class Jigsaw:
                       f"{math.factorial(tiles)}")
     seed = int(s.get("permutation_seed", 0))
     return cls(model=model, perms=_permutation_set(num, tiles, seed, criterion), grid=grid,
-               tile_size=int(s.get("tile_size", 0)),
-               normalize=bool(s.get("normalize_tiles", True)), permutation_seed=seed,
+               tile_size=int(s.get("tile_size", 0)), permutation_seed=seed,
                criterion=criterion)
 
   @property
@@ -156,8 +147,6 @@ class Jigsaw:
     labels = jax.random.randint(perm_rng, (n,), 0, len(self.perms))
     offsets = jax.random.randint(crop_rng, (n, t, 2), 0, cell - tile + 1)
     tiles = cut_tiles(images, offsets, grid=self.grid, tile=tile)
-    if self.normalize:
-      tiles = normalize_tiles(tiles.astype(jnp.float32)).astype(images.dtype)
     return shuffle_tiles(tiles, jnp.asarray(self.permutations)[labels]), labels
 
   def loss_fn(self, params, model_state, batch, rng):
