@@ -38,14 +38,14 @@ def get_config(arg=None):
                                 tokenizer="", num_merges=200))
   config.batch_size = 128
   config.eval_batch_size = 1000
-  config.num_train_steps = 1500
+  config.num_train_steps = 1000
   config.optimizer = "adamw"
   config.learning_rate = 1e-3
   config.weight_decay = 0.05
   config.schedule = "cosine"
   config.warmup_steps = 100
   config.log_every_steps = 50
-  config.eval_every_steps = 250
+  config.eval_every_steps = 500
   config.checkpoint_every_steps = 500
   if arg == "runlocal":
     config.num_train_steps = 20

@@ -38,6 +38,13 @@ class Clip:
       if not hasattr(model, method):
         raise UserError(f"objective 'clip' needs a CLIP model (clip, clip_vit_b32, ...), got "
                         f"{config.model.name!r}")
+    # The data side tokenizes to model.context_length from the config (it cannot build the
+    # model): a variant's own default would silently disagree, so it must be written out.
+    length = config.model.get("context_length", 77)
+    if length != model.context_length:
+      raise UserError(f"model {config.model.name!r} reads {model.context_length} tokens but "
+                      f"the tokenizer would pad to {length}; set "
+                      f"model.context_length={model.context_length} in the config")
     return cls(model=model)
 
   def init_inputs(self, input_shape):

@@ -11,18 +11,19 @@ way CLIP's reference `SimpleTokenizer` (Radford et al. 2021, clip/simple_tokeniz
 - <|startoftext|> ids <|endoftext|>, truncated so that end-of-text is always the last real
   token, padded to the context length (77) with `pad_id` (end-of-text, as Hugging Face pads).
 
-`train_tokenizer` learns a small vocabulary in exactly CLIP's file layout (256 byte symbols,
+`train_tokenizer` learns a small vocabulary (deterministically) in exactly CLIP's file layout (256 byte symbols,
 the same with '</w>', one entry per merge, then the two special tokens last), so end-of-text
 has the largest id and the text tower can find it by argmax, as CLIP does.
 """
 
+import collections
 import html
 import json
 import os
 from typing import Iterable, Sequence
 
 import numpy as np
-from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
 from jaxvision.errors import UserError
 
@@ -153,19 +154,43 @@ def clip_layout_vocab(merges: Sequence[tuple[str, str]]) -> dict[str, int]:
 
 def train_tokenizer(texts: Iterable[str], *, num_merges: int,
                     context_length: int = CONTEXT_LENGTH) -> ClipTokenizer:
-  """Learns `num_merges` BPE merges on `texts` with `tokenizers`' trainer, in CLIP's layout.
+  """Learns up to `num_merges` BPE merges on `texts`, in CLIP's vocabulary layout.
 
-  Deterministic for the same texts, so a run can rebuild its tokenizer from its config.
+  The text goes through the same `tokenizers` normaliser and pre-tokeniser as encoding; the
+  merges are the most frequent adjacent pair, repeatedly, with ties broken by the pair's
+  text. Learning is done here rather than by `tokenizers`' BpeTrainer because that trainer
+  breaks ties in hash-map order, which differs between processes: a run must rebuild the
+  exact vocabulary it trained with from its config (for evaluation and resumption).
   """
-  # The trainer counts its alphabet (up to 512 symbols with and without '</w>') in vocab_size;
-  # ask for more than enough and keep the first `num_merges` merges (BPE merges are ordered).
-  base = 512
-  tok = _configure(Tokenizer(models.BPE(continuing_subword_prefix="",
-                                        end_of_word_suffix=_SUFFIX)))
-  trainer = trainers.BpeTrainer(
-      vocab_size=2 * base + num_merges, show_progress=False, min_frequency=1,
-      initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), end_of_word_suffix=_SUFFIX)
-  tok.train_from_iterator([_clean(t) for t in texts], trainer)
-  merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m)
-            for m in json.loads(tok.to_str())["model"]["merges"]][:num_merges]
+  if context_length < 2:
+    raise UserError(f"context_length must be at least 2 (start and end), got {context_length}")
+  tok = _configure(Tokenizer(models.BPE()))
+  words = collections.Counter()
+  for text in texts:
+    normal = tok.normalizer.normalize_str(_clean(text))
+    for piece, _ in tok.pre_tokenizer.pre_tokenize_str(normal):
+      words[tuple(piece[:-1]) + (piece[-1] + _SUFFIX,)] += 1
+  merges = []
+  while len(merges) < num_merges:
+    pairs = collections.Counter()
+    for word, count in words.items():
+      for pair in zip(word, word[1:]):
+        pairs[pair] += count
+    if not pairs:
+      break
+    best = min(pairs, key=lambda p: (-pairs[p], p))
+    merges.append(best)
+    words = collections.Counter({_merge(word, best): n for word, n in words.items()})
   return ClipTokenizer(clip_layout_vocab(merges), merges, context_length=context_length)
+
+
+def _merge(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
+  out, i = [], 0
+  while i < len(word):
+    if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+      out.append(word[i] + word[i + 1])
+      i += 2
+    else:
+      out.append(word[i])
+      i += 1
+  return tuple(out)
