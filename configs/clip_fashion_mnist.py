@@ -8,8 +8,7 @@ tokenizer is CLIP's byte-level BPE learnt on those captions only; evaluation bui
 zero-shot classifier from four *other* templates (jaxvision/data/image_text.py) and scores
 the 10,000 test images. A ViT image tower (28x28, patch 7: 16 tokens) and a 2-layer causal text tower.
 
-Hardware: a 2-core CPU shared with other jobs. Wall time and zero-shot top-1: see the
-numbers below (filled in from the measured run).
+Hardware: a 2-core CPU shared with other jobs (load average 10-13). Result: see below.
 """
 
 from ml_collections import ConfigDict

@@ -1,0 +1,62 @@
+"""CLIP ViT-B/32 with the paper's hyperparameters (Radford et al. 2021, tables 19 and 20).
+
+  jaxvision train --config configs/clip_vit_b32.py --workdir runs/clip_vit_b32 \\
+      --config.clip.tokenizer=FOLDER_WITH_CLIP_vocab.json_AND_merges.txt
+
+Paper: 400M WebImageText pairs (not public), batch 32,768, 32 epochs, AdamW with decoupled
+weight decay 0.2, beta2 0.98 and eps 1e-6 for the ViTs, learning rate 5e-4 for B/32 with
+2,000 warm-up iterations and cosine decay, logit scale from 1/0.07 clipped at 100,
+mixed precision; a random square crop of the resized image is the only augmentation.
+Result reported there: 63.2% zero-shot ImageNet top-1 (OpenCLIP's README: LAION-400M gives
+62.9%). Hardware there: 592 V100s class of cluster; not run here (no WIT, no accelerator).
+
+Here the pairs come from a TFDS caption dataset (coco_captions by default, via
+jaxvision.data.image_text.load_tfds_pairs_source; `data.name = "tfds_pairs:NAME"`). Not
+carried by jaxvision's optimiser yet: beta2/eps (optax defaults 0.999/1e-8 are used) and
+the paper's exclusion of gains, biases and the logit scale from weight decay; they are
+recorded in `clip.adam_b2`, `clip.adam_eps` for when it does.
+"""
+
+from ml_collections import ConfigDict
+
+from jaxvision.config_defaults import base_config
+from jaxvision.data.image_text import EVAL_TEMPLATES, TRAIN_TEMPLATES
+
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # preprocessing of the released models
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def get_config(arg=None):
+  config = base_config()
+  config.model = ConfigDict(dict(name="clip_vit_b32", context_length=77, vocab_size=49408))
+  config.objective = "clip"
+  config.data.name = "tfds_pairs:coco_captions"
+  config.data.image_size = 224
+  config.data.resize = "center_crop"
+  config.data.augment = ()
+  config.data.mean = CLIP_MEAN
+  config.data.std = CLIP_STD
+  config.clip = ConfigDict(dict(
+      templates=TRAIN_TEMPLATES, eval_templates=EVAL_TEMPLATES,
+      tokenizer="",  # a folder with CLIP's vocab.json + merges.txt (e.g. from from_hf_clip)
+      num_merges=49152 - 256 - 2, retrieval_examples=5000, adam_b1=0.9, adam_b2=0.98,
+      adam_eps=1e-6))
+  config.batch_size = 32768
+  config.eval_batch_size = 1024
+  config.num_epochs = 32
+  config.optimizer = "adamw"
+  config.learning_rate = 5e-4
+  config.weight_decay = 0.2
+  config.schedule = "cosine"
+  config.warmup_steps = 2000
+  config.dtype = "bfloat16"
+  config.log_every_steps = 100
+  config.eval_every_steps = 5000
+  config.checkpoint_every_steps = 1000
+  if arg == "runlocal":
+    config.batch_size = 64
+    config.eval_batch_size = 64
+    config.num_train_steps = 10
+    config.warmup_steps = 2
+  config.lock()
+  return config
