@@ -12,7 +12,7 @@ from typing import Any, Iterable, Optional
 import jax
 import jax.numpy as jnp
 
-from jaxvision.models import MODELS, get_model
+from jaxvision.models import CLASSIFIERS, MODELS, get_model
 from jaxvision.models.layers import num_params
 
 
@@ -49,8 +49,8 @@ def describe_model(name: str) -> dict:
 
 
 def describe_models(names: Optional[Iterable[str]] = None) -> list[dict]:
-  """Summaries of `names` (default: every registered model, sorted); KeyError if unknown."""
-  names = sorted(MODELS) if names is None else list(names)
+  """Summaries of `names` (default: every image classifier, sorted); KeyError if unknown."""
+  names = sorted(CLASSIFIERS) if names is None else list(names)
   for name in names:
     if name not in MODELS:
       get_model(name)  # Raises the registry's KeyError listing valid names.

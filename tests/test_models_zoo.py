@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxvision.models import MODELS, get_model
+from jaxvision.models import CLASSIFIERS, MODELS, get_model
 from jaxvision.models.layers import num_params
 
 
@@ -77,8 +77,8 @@ def test_bam_resnet50_matches_paper_table():
   assert round(num_params(variables["params"]) / 1e4) == 2592
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_output_shape_of_every_model(name):
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+def test_output_shape_of_every_classifier(name):
   spec = MODELS[name]
   model = get_model(name)
   variables, x = _variables(model, spec.input_shape, batch=2)

@@ -1,38 +1,33 @@
 """Flax linen modules of the lineage; `get_model(name, **kw)` builds one by name.
 
 Contract (every model): construction settings are module attributes (`num_classes`,
-`dtype` for compute, `param_dtype` for storage); `__call__(x, *, train)` takes NHWC images and
-returns logits; BatchNorm statistics live in the `batch_stats` collection.
+`dtype` for compute, `param_dtype` for storage); `__call__(x, *, train)` takes NHWC images
+(classifiers return logits); BatchNorm statistics live in the `batch_stats` collection.
 """
 
 from typing import Any
 
 import flax.linen as nn
 
-from jaxvision.models import alexnet, googlenet, inception, lenet, mae, nin, resnet, vgg, vit
+from jaxvision.models import (alexnet, clip, googlenet, inception, jigsaw, lenet, mae, nin,
+                              resnet, ssl, trinet, vgg, vit)
 from jaxvision.models.registry import ModelSpec, build, unknown_model_error
 
-MODELS: dict[str, ModelSpec] = {}
-for _module in (lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit, mae):
-  MODELS.update(_module.MODELS)
-# CLIP (image-text) registers after the image zoo it builds on.
-from jaxvision.models import clip as _clip  # noqa: E402
 
-MODELS.update(_clip.MODELS)
+def _merge(*modules) -> dict[str, ModelSpec]:
+  table = {}
+  for module in modules:
+    table.update(module.MODELS)
+  return table
 
-# Pretext-task nets (jigsaw puzzles, flip prediction) wrap a zoo backbone too.
-from jaxvision.models import jigsaw as _jigsaw  # noqa: E402
 
-MODELS.update(_jigsaw.MODELS)
-# Tri-Net: a shared trunk and three heads (semi-supervised).
-from jaxvision.models import trinet as _trinet  # noqa: E402
-
-MODELS.update(_trinet.MODELS)
-
-# Self-supervised wrappers (rotation prediction, SimCLR) around a zoo backbone.
-from jaxvision.models import ssl as _ssl  # noqa: E402
-
-MODELS.update(_ssl.MODELS)
+# Image classifiers: images -> logits (the zoo; `jaxvision models` lists them).
+CLASSIFIERS = _merge(lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit)
+# The models of a training method, built around zoo backbones: MAE, CLIP (image-text), the
+# pretext-task nets (jigsaw, flip), Tri-Net's shared trunk with three heads, and the
+# self-supervised wrappers (rotation, SimCLR). Their outputs are what their objective needs.
+METHOD_MODELS = _merge(mae, clip, jigsaw, trinet, ssl)
+MODELS: dict[str, ModelSpec] = {**CLASSIFIERS, **METHOD_MODELS}
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:

@@ -28,6 +28,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 
 
@@ -40,6 +41,7 @@ class _Block(nn.Module):
   zero_init_residual: bool = False
   norm: str = "batch"
   groups: int = 32
+  conv_impl: str = "xla"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -49,7 +51,8 @@ class _Block(nn.Module):
     p = kernel // 2
     return nn.Conv(features, (kernel, kernel), (stride, stride), padding=((p, p), (p, p)),
                    use_bias=False, kernel_init=layers.conv_init, dtype=self.dtype,
-                   param_dtype=self.param_dtype, name=name)
+                   param_dtype=self.param_dtype,
+                   conv_general_dilated=conv_function(self.conv_impl), name=name)
 
   def norm_layer(self, train, *, name, last=False):
     # zero_init_residual: the block starts as identity (Goyal et al. 2017), as torchvision.
@@ -117,6 +120,9 @@ class ResNet(nn.Module):
   head: bool = True
   norm: str = "batch"
   groups: int = 32
+  # 'gemm': convolutions as one matrix product (models/conv_gemm.py), faster on XLA's CPU
+  # backend; 'xla' elsewhere. Same parameters either way.
+  conv_impl: str = "xla"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -128,7 +134,8 @@ class ResNet(nn.Module):
     k, s, p = (7, 2, 3) if self.stem == "imagenet" else (3, 1, 1)
     x = nn.Conv(self.widths[0], (k, k), (s, s), padding=((p, p), (p, p)), use_bias=False,
                 kernel_init=layers.conv_init, dtype=self.dtype,
-                param_dtype=self.param_dtype, name="conv1")(x)
+                param_dtype=self.param_dtype,
+                conv_general_dilated=conv_function(self.conv_impl), name="conv1")(x)
     x = nn.relu(layers.make_norm(self.norm, train=train, name="bn1", groups=self.groups,
                                  dtype=self.dtype, param_dtype=self.param_dtype)(x))
     if self.stem == "imagenet":
@@ -138,7 +145,7 @@ class ResNet(nn.Module):
       for j in range(blocks):
         x = block_cls(width, 2 if j == 0 and i > 0 else 1, self.shortcut, self.se,
                       self.se_divisor, self.zero_init_residual, name=f"layer{i + 1}_{j}",
-                      **kw)(x, train=train)
+                      conv_impl=self.conv_impl, **kw)(x, train=train)
       if i + 1 in self.bam_after:
         x = layers.BAM(name=f"bam{i + 1}", **kw)(x, train=train)
     x = jnp.mean(x, axis=(1, 2))
@@ -161,13 +168,15 @@ class PreActBlock(nn.Module):
   groups: int = 32
   momentum: float = 0.999
   epsilon: float = 1e-3
+  conv_impl: str = "xla"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=layers.conv_init, **kw)
+    conv = functools.partial(nn.Conv, use_bias=False, kernel_init=layers.conv_init,
+                             conv_general_dilated=conv_function(self.conv_impl), **kw)
     norm = functools.partial(layers.make_norm, self.norm, train=train, groups=self.groups,
                              momentum=self.momentum, epsilon=self.epsilon, **kw)
     act = lambda v: nn.leaky_relu(v, self.slope)
@@ -194,17 +203,19 @@ class WideResNet(nn.Module):
   slope: float = 0.1
   norm: str = "batch"
   groups: int = 32
+  conv_impl: str = "xla"  # 'gemm' on CPU: see ResNet
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     kw = dict(norm=self.norm, groups=self.groups, dtype=self.dtype,
-              param_dtype=self.param_dtype)
+              param_dtype=self.param_dtype, conv_impl=self.conv_impl)
     n = (self.depth - 4) // 6
     x = nn.Conv(16, (3, 3), padding=((1, 1), (1, 1)), use_bias=False,
-                kernel_init=layers.conv_init, dtype=self.dtype,
-                param_dtype=self.param_dtype, name="conv1")(x.astype(self.dtype))
+                kernel_init=layers.conv_init, dtype=self.dtype, param_dtype=self.param_dtype,
+                conv_general_dilated=conv_function(self.conv_impl),
+                name="conv1")(x.astype(self.dtype))
     for i, width in enumerate((16 * self.widen, 32 * self.widen, 64 * self.widen)):
       for j in range(n):
         x = PreActBlock(width, 2 if j == 0 and i > 0 else 1, i == 0 and j == 0, self.slope,
