@@ -59,8 +59,10 @@ def _parser() -> argparse.ArgumentParser:
   p = sub.add_parser("models", help="list the models with parameters and GFLOPs")
   p.add_argument("--json", action="store_true", help="print a JSON list")
   from jaxvision import bench  # light: imports jax only when it runs
+  from jaxvision.zero_shot_cli import add_zero_shot_parser
 
   bench.add_bench_parser(sub)
+  add_zero_shot_parser(sub)
   return parser
 
 
@@ -136,6 +138,11 @@ def main(argv=None) -> int:
       from jaxvision import bench
 
       return bench.run_bench_command(args)
+    if args.command == "zero-shot":
+      from jaxvision.zero_shot_cli import run_zero_shot
+
+      run_zero_shot(args)
+      return 0
     if args.command == "import-weights":
       from jaxvision import weights
 
@@ -154,7 +161,12 @@ def main(argv=None) -> int:
     _start_jax(args, config)
     from jaxvision.train import loop
 
-    if args.command == "train":
+    if args.command == "train" and config.objective == "trinet":
+      # Tri-Net alternates tri-training rounds (pseudo-labelling between runs of the loop).
+      from jaxvision.train import trinet_rounds
+
+      _print_metrics("final test", trinet_rounds.run_rounds(config, args.workdir))
+    elif args.command == "train":
       _print_metrics("final test", loop.train_and_evaluate(config, args.workdir))
     else:
       _print_metrics(f"test ({args.mode})",

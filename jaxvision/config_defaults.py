@@ -46,6 +46,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.momentum = 0.9
   config.nesterov = False
   config.weight_decay = 0.0
+  config.adam_betas = (0.9, 0.999)  # adam / adamw
+  config.adam_eps = 1e-8
+  config.decay_matrices_only = False  # adamw: decay only kernels (not biases, gains, scalars)
   config.schedule = "cosine"       # constant | cosine | step
   config.warmup_steps = 0
   config.lr_decay_at = (0.5, 0.75)  # fractions of training, for schedule=step

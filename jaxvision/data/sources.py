@@ -241,10 +241,17 @@ def get_source(data_config) -> Source:
     return load_image_folder_source(data_config.get("dir") or None,
                                     channels=data_config.get("channels", 3),
                                     bad_images=data_config.get("bad_images", "error"))
+  if name.startswith("tfds_pairs:"):  # image-caption datasets, for CLIP
+    from jaxvision.data.image_text import load_tfds_pairs_source
+
+    return load_tfds_pairs_source(name[len("tfds_pairs:"):],
+                                  data_dir=data_config.get("dir") or None,
+                                  download=data_config.get("download", False))
   if name.startswith("tfds:"):
     return load_tfds_source(name[len("tfds:"):], data_dir=data_config.get("dir") or None,
                             download=data_config.get("download", False),
                             image_key=data_config.get("image_key", "image"),
                             label_key=data_config.get("label_key", "label"))
   raise UserError(f"unknown dataset {name!r}; use digits, fashion_mnist, folder (with "
-                  "data.dir) or tfds:NAME for any TFDS dataset (e.g. tfds:cifar10)")
+                  "data.dir), tfds:NAME for any TFDS dataset (e.g. tfds:cifar10) or "
+                  "tfds_pairs:NAME for image-caption pairs (e.g. tfds_pairs:coco_captions)")

@@ -34,6 +34,11 @@ def _matrices(params):
   return jax.tree.map(lambda p: p.ndim > 1, params)
 
 
+def _betas(config):
+  b1, b2 = config.get("adam_betas", (0.9, 0.999))
+  return float(b1), float(b2)
+
+
 def make_optimizer(config, total_steps: int):
   """Returns (tx, schedule). Weight decay for SGD is L2 in the gradient, as in the papers."""
   if config.learning_rate <= 0:
@@ -46,9 +51,13 @@ def make_optimizer(config, total_steps: int):
                                nesterov=config.get("nesterov", False)))
   elif name == "adam":
     tx = optax.chain(optax.add_decayed_weights(wd) if wd else optax.identity(),
-                     optax.adam(schedule))
+                     optax.adam(schedule, *_betas(config), eps=config.get("adam_eps", 1e-8)))
   elif name == "adamw":
-    tx = optax.adamw(schedule, weight_decay=wd)
+    # decay_matrices_only: no decay on biases, norm gains or scalars such as CLIP's
+    # logit_scale (Radford et al. 2021; Loshchilov and Hutter 2019 decay every weight).
+    mask = _matrices if config.get("decay_matrices_only", False) else None
+    tx = optax.adamw(schedule, *_betas(config), eps=config.get("adam_eps", 1e-8),
+                     weight_decay=wd, mask=mask)
   elif name == "rmsprop":
     tx = optax.rmsprop(schedule, decay=0.9, momentum=config.momentum, eps=1.0)
   elif name == "lars":
