@@ -114,14 +114,18 @@ def read_run_info(init_dir: str) -> dict:
 
 
 def apply_preset(config, init_dir: str):
-  """A copy of `config` evaluating INIT_DIR's imported weights with the reference's
-  preprocessing: its crop size and normalisation (the centre view resizes the shorter side
+  """A copy of `config` evaluating INIT_DIR's imported weights with their model settings
+  and the reference's preprocessing: its crop size and normalisation (the centre view resizes the shorter side
   to crop / 0.875 -- 256 for 224, 342 for 299 -- bilinearly, as torchvision does)."""
-  preset = read_run_info(init_dir).get("pretrained", {}).get("preset")
+  info = read_run_info(init_dir)
+  preset = info.get("pretrained", {}).get("preset")
   if not preset:
     return config
   config = config.copy_and_resolve_references()
   with config.unlocked():
+    # The settings the weights were made with (e.g. GoogLeNet's transform_input=True).
+    for key, value in info.get("model_settings", {}).items():
+      config.model[key] = value
     config.data.image_size = int(preset["crop"])
     config.data.resize = "center_crop"
     config.data.mean = tuple(preset["mean"])
