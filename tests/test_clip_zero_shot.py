@@ -142,12 +142,13 @@ def test_tiny_run_trains_and_zero_shot_cli_writes_confusion(tmp_path):
   config = _config()
   config.data.name = "digits"
   config.model = ConfigDict({"name": "clip_test", "image_size": 8, "patch_size": 4,
-                             "context_length": 16, "vocab_size": 600})
+                             "context_length": 16, "vocab_size": 600, "vision_depth": 1,
+                             "text_depth": 1})
   config.objective = "clip"
   config.clip.templates = ("a photo of the digit {}.", "the number {}")
   config.batch_size, config.eval_batch_size = 64, 360
-  config.num_train_steps, config.optimizer, config.learning_rate = 3, "adamw", 1e-3
-  config.log_every_steps = config.eval_every_steps = config.checkpoint_every_steps = 3
+  config.num_train_steps, config.optimizer, config.learning_rate = 2, "adamw", 1e-3
+  config.log_every_steps = config.eval_every_steps = config.checkpoint_every_steps = 2
   workdir = str(tmp_path / "run")
   final = loop.train_and_evaluate(config, workdir)
   assert final["num_examples"] == 360 and 0.0 <= final["accuracy"] <= final["top5_accuracy"]
