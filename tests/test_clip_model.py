@@ -120,3 +120,17 @@ def test_pair_accuracy_closed_form():
   e = np.eye(4, dtype=np.float32)
   assert float(pair_accuracy(e, 3 * e)) == 1.0
   assert float(pair_accuracy(e, np.roll(e, 1, axis=0))) == 0.0
+
+
+def test_paper_config_has_the_papers_hyperparameters():
+  """Radford et al. 2021, tables 19-20: ViT-B/32, batch 32,768, 32 epochs, AdamW (0.9, 0.98),
+  eps 1e-6, decay 0.2, lr 5e-4, 2,000 warm-up steps, cosine; vocabulary 49,408, 77 tokens."""
+  from jaxvision.config_loading import load_config_file
+
+  c = load_config_file("configs/clip_vit_b32.py")
+  assert (c.model.name, c.objective, c.batch_size, c.num_epochs) == (
+      "clip_vit_b32", "clip", 32768, 32)
+  assert (c.optimizer, tuple(c.adam_betas), c.adam_eps, c.weight_decay) == (
+      "adamw", (0.9, 0.98), 1e-6, 0.2)
+  assert (c.learning_rate, c.warmup_steps, c.schedule) == (5e-4, 2000, "cosine")
+  assert (c.model.vocab_size, c.model.context_length, c.data.image_size) == (49408, 77, 224)
