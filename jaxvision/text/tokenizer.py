@@ -11,9 +11,10 @@ way CLIP's reference `SimpleTokenizer` (Radford et al. 2021, clip/simple_tokeniz
 - <|startoftext|> ids <|endoftext|>, truncated so that end-of-text is always the last real
   token, padded to the context length (77) with `pad_id` (end-of-text, as Hugging Face pads).
 
-`train_tokenizer` learns a small vocabulary (deterministically) in exactly CLIP's file layout (256 byte symbols,
-the same with '</w>', one entry per merge, then the two special tokens last), so end-of-text
-has the largest id and the text tower can find it by argmax, as CLIP does.
+`train_tokenizer` learns a small vocabulary, deterministically, in exactly CLIP's file layout
+(256 byte symbols, the same with '</w>', one entry per merge, then the two special tokens
+last), so end-of-text has the largest id and the text tower can find it by argmax, as CLIP
+does.
 """
 
 import collections
