@@ -12,10 +12,13 @@ Hardware: this project's 2-core CPU, shared with other jobs. Result: see the tab
 Encoder: the zoo's CIFAR ResNet at depth 8 (one basic block per stage, widths 16-32-64,
 option A shortcuts: model.stages=(1, 1, 1)) at the native 28x28, 64-d pooled features; the
 projection head 64 -> 64 -> 128 (SimCLR's 2-layer MLP). On this CPU a step of 2 x 128 views
-takes seconds, so the run is a few hundred steps, sized to about 12 minutes of wall time.
-SimCLR's CIFAR-10 recipe scaled down: LARS (0.3 x batch / 256 base rate, momentum 0.9,
-weight decay 1e-6, biases and BN excluded from decay and adaptation), 10% linear warm-up,
-cosine decay, temperature 0.5, batch 128 (SimCLR's CIFAR runs used 256-4096). Views:
+takes seconds, so the run is 180 steps, sized to about 12 minutes of wall time.
+SimCLR's CIFAR-10 recipe scaled down, except the optimiser: Adam at 1e-3 (weight decay
+1e-6), 10% linear warm-up, cosine decay, temperature 0.5, batch 128 (SimCLR's CIFAR runs
+used 256-4096). LARS is SimCLR's optimiser, but its trust ratio (0.001 |w| / |g|) limits
+each step to 0.1% x rate of a layer's weight norm, made for hundreds of epochs: with
+LARS (0.3 x 128 / 256 = 0.15, as the paper) the same encoder reached only 0.7472 probe /
+0.7271 kNN after 150 steps, 1.7 points over its random initialisation (0.7301). Views:
 random resized crop with area 0.2-1 (0.08 leaves a few pixels of a 28x28 image), flip,
 contrast/brightness jitter 0.8 x 0.5 with p = 0.8 (saturation and hue need colour),
 no blur (SimCLR blurred ImageNet, not CIFAR).
@@ -41,13 +44,12 @@ def get_config(arg=None):
   config.data.std = (0.3530,)
   config.batch_size = 128
   config.eval_batch_size = 1000
-  config.num_train_steps = 150
-  config.optimizer = "lars"
-  config.learning_rate = 0.3 * config.batch_size / 256
-  config.momentum = 0.9
+  config.num_train_steps = 180
+  config.optimizer = "adam"
+  config.learning_rate = 1e-3
   config.weight_decay = 1e-6
   config.schedule = "cosine"
-  config.warmup_steps = 15
+  config.warmup_steps = 18
   config.log_every_steps = 10
   config.eval_every_steps = 100_000  # the representation evaluation runs at the end only
   config.checkpoint_every_steps = 50
