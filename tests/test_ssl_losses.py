@@ -4,7 +4,6 @@ the negatives spanning the global batch (not each device's share of it)."""
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import optax
 
