@@ -161,3 +161,37 @@ def test_tiny_run_trains_and_zero_shot_cli_writes_confusion(tmp_path):
   assert os.path.getsize(os.path.join(workdir, "zero_shot", "confusion.png")) > 1000
   with open(os.path.join(workdir, "zero_shot", "metrics.json")) as f:
     assert json.load(f)["num_examples"] == 360
+
+
+def test_caption_retrieval_evaluator_on_a_caption_source(tmp_path):
+  """The zero_shot evaluator on a caption dataset reports retrieval both ways."""
+  import types
+
+  import jax
+  import tensorflow as tf
+
+  from jaxvision.evaluate.zero_shot import zero_shot_eval
+  from jaxvision.models import get_model
+  from jaxvision.parallel import make_mesh
+
+  tok = image_text.build_tokenizer(_config(), ("car", "dog"))
+  tok.save(str(tmp_path))
+  config = _config(tokenizer=str(tmp_path), retrieval_examples=10)
+  config.eval_batch_size = 8
+  captions = [[f"a photo of {i} cars", "unused second caption"] for i in range(12)]
+  images = np.random.default_rng(3).integers(0, 255, (12, 8, 8, 1), dtype=np.uint8)
+  source = Source("pairs", 0, (), (8, 8, 1), {"test": 12},
+                  lambda split: tf.data.Dataset.from_tensor_slices(
+                      {"image": images, "captions": tf.constant(captions)}))
+  source.has_captions = True
+  model = get_model("clip_test", image_size=8, patch_size=4, vision_depth=1, text_depth=1)
+  variables = jax.jit(model.init)(jax.random.key(0), np.zeros((1, 8, 8, 1), np.float32),
+                                  np.zeros((1, 16), np.int32))
+  exp = types.SimpleNamespace(config=config, source=source, model=model, mesh=make_mesh())
+  metrics = zero_shot_eval(exp, variables, "test")
+  assert metrics["num_examples"] == 10  # retrieval_examples caps the pairs
+  assert set(metrics) == {"num_examples"} | {f"{d}_r@{k}" for d in ("image_to_text",
+                                                                    "text_to_image")
+                                             for k in (1, 5, 10)}
+  assert metrics["image_to_text_r@10"] == metrics["text_to_image_r@10"] == 1.0  # 10 of 10
+  assert 0.0 <= metrics["image_to_text_r@1"] <= metrics["image_to_text_r@5"] <= 1.0
