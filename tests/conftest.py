@@ -6,6 +6,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+# The reference implementations load before TensorFlow can: importing torchvision (torch's
+# dynamo -> triton, in the CUDA wheels PyPI serves) after TensorFlow segfaults the process
+# (torch 2.14.1, triton 3.8.0, tensorflow 2.21.0); the other order is fine.
+try:
+  import torchvision  # noqa: F401,E402
+except ImportError:
+  pass
+
 import jax  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 8)
