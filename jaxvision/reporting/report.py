@@ -29,6 +29,12 @@ def write_report(workdir: str, out: str | None = None) -> str:
   out = out or os.path.join(workdir, "report")
   records = curves.read_metrics(workdir)
   config = load_run_config(workdir)
+  if config.get("objective", "supervised") not in ("supervised", "supervised_labeled",
+                                                     "mixmatch"):
+    hint = ("jaxvision zero-shot --workdir " + workdir if config.objective == "clip" else
+            f"jaxvision eval --config CONFIG --workdir {workdir}")
+    raise UserError(f"jaxvision report draws a classifier's confusion matrix; this is a "
+                    f"{config.objective!r} run: use {hint}")
   os.makedirs(out, exist_ok=True)
   name = config.model.name
   curves.plot_run(records, os.path.join(out, "curves.png"), f"{name} on {config.data.name}")
