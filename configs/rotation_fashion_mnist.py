@@ -5,9 +5,11 @@
   jaxvision eval  --config configs/rotation_fashion_mnist.py --workdir runs/rotation_fmnist
   python experiments/ssl_probe.py --config configs/rotation_fashion_mnist.py --mode random
 
-Hardware: this project's 2-core CPU, shared with other jobs. Result: see the table in
-/tmp/notes/ssl.md (moved to BUILD_NOTES.md/README.md): linear-probe and kNN top-1 on the
-10,000 test images, against the same encoder at its random initialisation and raw pixels.
+Hardware: this project's 2-core CPU, shared with 4 other jobs (load average 8-14).
+Result (seed 0, full train split -> 10,000 test images): linear probe 0.8139, kNN 0.7741;
+the same encoder at its random initialisation 0.7301 / 0.6404 (experiments/ssl_probe.py
+--mode random), so +8.4 probe points. Wall time: 25 min 40 s of training (the loaded CPU
+ran at 10-24 images/s; about half that when idle), then 4 min 25 s for the evaluation.
 
 The same encoder as configs/simclr_fashion_mnist.py (zoo CIFAR ResNet, stages (1, 1, 1),
 64-d features, 28x28) with a linear 4-way rotation head; each step shows every image at

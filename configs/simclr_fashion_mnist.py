@@ -5,9 +5,11 @@
   jaxvision eval  --config configs/simclr_fashion_mnist.py --workdir runs/simclr_fmnist
   python experiments/ssl_probe.py --config configs/simclr_fashion_mnist.py --mode random
 
-Hardware: this project's 2-core CPU, shared with other jobs. Result: see the table in
-/tmp/notes/ssl.md (moved to BUILD_NOTES.md/README.md): linear-probe and kNN top-1 on the
-10,000 test images, against the same encoder at its random initialisation and raw pixels.
+Hardware: this project's 2-core CPU, shared with 4 other jobs (load average 8-14).
+Result (seed 0, full train split -> 10,000 test images): linear probe 0.7691, kNN 0.7256;
+the same encoder at its random initialisation 0.7301 / 0.6404 (experiments/ssl_probe.py
+--mode random), so +3.9 probe points (one seed; a thin margin over the issue's 3).
+Wall time: 8 min 34 s of training, then 3 min 21 s for the evaluation.
 
 Encoder: the zoo's CIFAR ResNet at depth 8 (one basic block per stage, widths 16-32-64,
 option A shortcuts: model.stages=(1, 1, 1)) at the native 28x28, 64-d pooled features; the
