@@ -20,8 +20,12 @@ tiles go indistinguishable. With the 'mean' rule 100 permutations have minimum d
 (two classes differ by one swap); with 'min' it is 6, so six tiles would have to be
 identical before two classes could be confused.
 
-Hardware: this project's 2-core CPU, shared with other jobs. Wall time and result: measured
-by experiments/pretext_compare.py (results/pretext/README.md).
+Hardware: this project's 2-core CPU, shared with other jobs. Wall time: 24 min 53 s for the
+whole run (compilation and the final probe included) under a load average of 10-15; 77-218
+images/s. Result (full test split): linear probe 0.8116, kNN 0.7294, against 0.7301 / 0.6404
+for the same encoder at random initialisation and 0.7405 / 0.6647 for it read through this
+wrapper's per-image normalisation (results/pretext/README.md); puzzle accuracy on the
+training stream 0.91 at the end (chance 0.01).
 
 Recipe: SGD momentum 0.9, weight decay 5e-4 (the released solver's), rate 0.1 cosine-decayed;
 128 images (1,152 tiles) a step for 1,000 steps. Nine 7x7 tiles hold 441 pixels against the
