@@ -4,9 +4,9 @@ images (40 per class, config.semi) and nothing else.
   apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
   jaxvision train --config configs/supervised400_fashion_mnist.py --workdir runs/sup400_fmnist
 
-Hardware: 2-core laptop CPU shared with other jobs. Wall time and result: see
-experiments/semi_compare.py and BUILD_NOTES.md (the accuracy on the full 10,000-image test
-split is recorded there with the MixMatch and Tri-Net runs on the same 400 labels).
+Hardware: 2-core CPU shared with other jobs (load average 9-15). Result: test accuracy
+0.7910 on the full 10,000-image test split (EMA weights; 0.7196 at step 500) in 8.9 minutes,
+one seed, through experiments/semi_compare.py (results/semi_compare/).
 
 Same backbone (ResNet-8: the CIFAR ResNet with one block per stage, 78k parameters, at the
 native 28x28), the same augmentation (random crop with 2-pixel padding, flip) and the same
