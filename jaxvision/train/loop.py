@@ -176,6 +176,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
   check_workdir_writable(workdir)
   check_run_info(workdir, _run_info(exp))
   save_config(config, workdir)
+  if hasattr(exp.objective, "prepare_workdir"):
+    # Files a method keeps beside its checkpoints, written on the first start and checked
+    # on every resume (e.g. the jigsaw permutation set).
+    exp.objective.prepare_workdir(workdir)
   tx, schedule = make_optimizer(config, exp.total_steps)
   init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
   state = _init_state(exp, tx, init_rng)
