@@ -7,7 +7,9 @@ the train step is the same for every method.
 An objective also names its host-local batch stream (`train_stream`, a key of
 jaxvision.data.streams.STREAMS) and its evaluator (`evaluation`, a key of
 jaxvision.train.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
-positional model inputs to initialise parameters on (default: a dummy image batch).
+positional model inputs to initialise parameters on (default: a dummy image batch), and
+`prepare_workdir(workdir)`: called before the first step of every (re)start, to write or
+check the files the method keeps in the workdir.
 """
 
 import jax.numpy as jnp
