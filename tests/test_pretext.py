@@ -133,7 +133,8 @@ def test_normalised_tiles_have_zero_mean_unit_std():
 
 
 def test_jigsaw_objective_trains_without_labels_and_shares_the_encoder(tmp_path):
-  model = jigsaw_net(encoder="resnet20", permutations=24, grid=2, hidden=16)
+  # The configs' small encoder (one block per stage): quick to compile.
+  model = jigsaw_net(encoder="resnet20", stages=(1, 1, 1), permutations=24, grid=2, hidden=16)
   obj = _objective(model, grid=2)
   assert obj.permutations.shape == (24, 4)  # all 4! puzzles of a 2x2 grid
   (inputs,) = obj.init_inputs((16, 16, 1))
@@ -142,7 +143,7 @@ def test_jigsaw_objective_trains_without_labels_and_shares_the_encoder(tmp_path)
   params, state = variables["params"], {"batch_stats": variables["batch_stats"]}
   # The encoder's parameters are exactly the zoo backbone's without its classifier.
   from jaxvision.models import get_model
-  zoo = jax.eval_shape(lambda x: get_model("resnet20", num_classes=10).init(
+  zoo = jax.eval_shape(lambda x: get_model("resnet20", num_classes=10, stages=(1, 1, 1)).init(
       jax.random.key(0), x), jax.ShapeDtypeStruct((1, 16, 16, 1), jnp.float32))
   expected = {k: v for k, v in zoo["params"].items() if k != "fc"}
   assert (jax.tree.map(jnp.shape, params["encoder"]) == jax.tree.map(jnp.shape, expected))
