@@ -223,18 +223,30 @@ def _acc(pred, truth):
   return round(float(np.mean(pred == truth)), 4) if len(truth) else None
 
 
-def main(argv=None) -> int:
+def add_trinet_parser(subparsers):
+  """`jaxvision trinet --config C --workdir W [--config.KEY=VALUE ...]` (for the lead's cli.py)."""
+  parser = subparsers.add_parser("trinet", help="Tri-Net: rounds of tri-training in WORKDIR")
+  parser.add_argument("--config", required=True)
+  parser.add_argument("--workdir", required=True)
+  return parser
+
+
+def run_trinet(args, overrides) -> dict:
   from jaxvision.config_loading import apply_overrides, load_config_file
 
+  config = load_config_file(args.config)
+  apply_overrides(config, list(overrides))
+  return run_rounds(config, args.workdir)
+
+
+def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m jaxvision.train.trinet_rounds",
                                    description="Tri-Net's rounds of tri-training.")
   parser.add_argument("--config", required=True)
   parser.add_argument("--workdir", required=True)
   try:
     args, rest = parser.parse_known_args(argv)
-    config = load_config_file(args.config)
-    apply_overrides(config, rest)
-    metrics = run_rounds(config, args.workdir)
+    metrics = run_trinet(args, rest)
     print("final test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()), flush=True)
     return 0
   except UserError as e:
