@@ -8,7 +8,8 @@ reference visualisation does), then the data normalisation is undone for display
 
 Hook: `write_mae_grid(exp, variables, path)` needs only what an evaluator gets, so the
 "representation" evaluator (or the end of training) calls it for MAE runs, e.g.
-`if exp.config.objective == "mae": write_mae_grid(exp, variables, workdir/"mae_grid.png")`.
+`if exp.config.objective == "mae": write_mae_grid(exp, variables, workdir/"mae_grid.png")`;
+`write_workdir_grid(WORKDIR)` does it from a finished run (the `jaxvision report` hook).
 """
 
 import pathlib
@@ -96,3 +97,17 @@ def write_mae_grid(exp, variables, path, *, num_images: int = 8, split: str = "t
                              norm_pix=bool(settings.get("norm_pix_loss", True)),
                              mask_ratio=float(settings.get("mask_ratio", 0.75)))
   return save_grid(rows, path)
+
+
+def write_workdir_grid(workdir: str, out: str | None = None, **kwargs) -> pathlib.Path:
+  """WORKDIR/report/mae_grid.png (or OUT/mae_grid.png) from the newest checkpoint of an MAE
+  run; the `jaxvision report WORKDIR` hook for objective 'mae'."""
+  from jaxvision.reporting.report import load_run_config
+  from jaxvision.train import loop
+  from jaxvision.train.state import eval_params
+
+  config = load_run_config(workdir)
+  exp, state = loop.load_trained(config, workdir)
+  variables = {"params": eval_params(state), **state.model_state}
+  out = pathlib.Path(out or pathlib.Path(workdir) / "report")
+  return write_mae_grid(exp, variables, out / "mae_grid.png", **kwargs)
