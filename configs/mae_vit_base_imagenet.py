@@ -16,11 +16,10 @@ with 8 blocks and 16 heads; AdamW with weight decay 0.05, batch 4096, learning r
 blr * batch / 256 with blr 1.5e-4 (= 2.4e-3), 40 warm-up epochs, cosine decay, 800 epochs
 (1600 for the table's numbers: --config.num_epochs=1600); random-resized crops and flips.
 
-Known differences (jaxvision gaps, not choices): AdamW's beta2 is optax's 0.999, the paper's
-0.95 needs an optimizer setting that train/optim.py does not have yet; weight decay applies
-to every parameter (the reference exempts biases and norm scales); random_resized_crop's
-area range is the Inception 0.08-1 (the paper's is 0.2-1; data has no scale setting yet).
-The probe here is the "representation" evaluator (L-BFGS logistic regression on features,
+AdamW betas (0.9, 0.95); weight decay skips biases and norm gains (decay_matrices_only;
+the class and mask tokens are decayed, as in the reference). Known difference (a jaxvision
+gap): random_resized_crop's area range is the Inception 0.08-1 (the paper's is 0.2-1; data
+has no scale setting yet). The probe here is the "representation" evaluator (L-BFGS logistic regression on features,
 kNN), not the paper's 90-epoch LARS linear classifier with BatchNorm.
 """
 
@@ -53,6 +52,8 @@ def get_config(arg=None):
   config.optimizer = "adamw"
   config.learning_rate = BASE_LR * config.batch_size / 256
   config.weight_decay = 0.05
+  config.adam_betas = (0.9, 0.95)
+  config.decay_matrices_only = True
   config.schedule = "cosine"
   steps_per_epoch = TRAIN_IMAGES // config.batch_size
   config.warmup_steps = 40 * steps_per_epoch
