@@ -19,8 +19,9 @@ blr * batch / 256 with blr 1.5e-4 (= 2.4e-3), 40 warm-up epochs, cosine decay, 8
 AdamW betas (0.9, 0.95); weight decay skips biases and norm gains (decay_matrices_only;
 the class and mask tokens are decayed, as in the reference). Known difference (a jaxvision
 gap): random_resized_crop's area range is the Inception 0.08-1 (the paper's is 0.2-1; data
-has no scale setting yet). The probe here is the "representation" evaluator (L-BFGS logistic regression on features,
-kNN), not the paper's 90-epoch LARS linear classifier with BatchNorm.
+has no scale setting yet). The probe here is the "representation" evaluator (L-BFGS
+logistic regression on features, kNN), not the paper's 90-epoch LARS linear classifier
+with BatchNorm.
 """
 
 import ml_collections
