@@ -29,6 +29,10 @@ def write_report(workdir: str, out: str | None = None) -> str:
   out = out or os.path.join(workdir, "report")
   records = curves.read_metrics(workdir)
   config = load_run_config(workdir)
+  if config.get("objective") == "mae":  # MAE's report: original / masked / reconstructed
+    from jaxvision.reporting import mae_grid
+
+    return str(mae_grid.write_workdir_grid(workdir, out))
   if config.get("objective", "supervised") not in ("supervised", "supervised_labeled",
                                                      "mixmatch"):
     hint = ("jaxvision zero-shot --workdir " + workdir if config.objective == "clip" else
