@@ -42,28 +42,32 @@ def test_contrastive_accuracy_by_hand():
   assert float(contrastive_accuracy(e[:2], e[[1, 0]])) == 0.0
 
 
-def _simclr_steps(devices, views, num_steps):
-  model = ssl.simclr_net(encoder="resnet20", stages=(1, 1, 1), widths=(4, 8, 8), proj_dim=16)
+MODEL = ssl.simclr_net(encoder="resnet20", stages=(1, 1, 1), widths=(4, 8, 8), proj_dim=16)
+TX = optax.sgd(0.05, momentum=0.9)
+
+
+def _simclr_steps(devices, views, num_steps, init):
+  model, tx = MODEL, TX
   objective = SimCLR(model, temperature=0.5)
-  tx = optax.sgd(0.05, momentum=0.9)
   mesh = make_mesh(devices)
-  state = jax.jit(lambda r: create_state(model, tx, r, views["view1"].shape[1:]))(
-      jax.random.key(0))
+  state = jax.tree.map(jax.numpy.asarray, init)  # a fresh copy: the step donates it
   step = compile_train_step(mesh, loss_fn=objective.loss_fn, tx=tx, schedule=lambda s: 0.05,
                             base_rng=jax.random.key(1))
   losses = []
   for _ in range(num_steps):
     state, metrics = step(state, global_batch(views, mesh))
     losses.append(float(metrics["loss"]))
-  return np.array(losses), state, model
+  return np.array(losses), state
 
 
 def test_simclr_train_step_on_8_devices_equals_1_device():
   assert jax.device_count() == 8
   rng = np.random.default_rng(0)
   views = {k: rng.normal(size=(16, 12, 12, 1)).astype(np.float32) for k in ("view1", "view2")}
-  losses8, state8, model = _simclr_steps(jax.devices(), views, 2)
-  losses1, state1, _ = _simclr_steps(jax.devices()[:1], views, 2)
+  init = jax.tree.map(np.asarray, jax.jit(
+      lambda r: create_state(MODEL, TX, r, (12, 12, 1)))(jax.random.key(0)))
+  losses8, state8 = _simclr_steps(jax.devices(), views, 2, init)
+  losses1, state1 = _simclr_steps(jax.devices()[:1], views, 2, init)
   np.testing.assert_allclose(losses8, losses1, rtol=1e-5)
   assert abs(losses8[1] - losses8[0]) > 1e-4  # the update changed the model
   # Batch norm statistics over the global batch of 2N views (per-device would differ).
@@ -71,12 +75,9 @@ def test_simclr_train_step_on_8_devices_equals_1_device():
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
   # The first loss is NT-Xent over all 32 views; restricted to each device's 2 examples
   # (4 views, 2 negatives per anchor instead of 30) it would be far smaller.
-  init = jax.jit(lambda r: create_state(model, optax.sgd(0.1), r, (12, 12, 1)))(
-      jax.random.key(0))
   x = np.concatenate([views["view1"], views["view2"]])
-  z, _ = model.apply({"params": init.params, **init.model_state}, x, train=True,
-                     mutable=["batch_stats"])
-  z = np.asarray(z)
+  z = np.asarray(jax.jit(lambda v, x: MODEL.apply(v, x, train=True, mutable=["batch_stats"])[0])(
+      {"params": init.params, **init.model_state}, x))
   whole = float(nt_xent(z[:16], z[16:], temperature=0.5))
   np.testing.assert_allclose(losses1[0], whole, rtol=1e-5)
   per_device = np.mean([float(nt_xent(z[i:i + 2], z[16 + i:18 + i], temperature=0.5))

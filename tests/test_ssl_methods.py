@@ -31,8 +31,7 @@ def test_head_false_drops_exactly_the_classifier(name, shape, head, removed):
   assert count(get_model(name)) - count(get_model(name, head=False)) == removed
 
 
-@pytest.mark.parametrize("name,shape,head", [("resnet20", (8, 8, 3), "fc"),
-                                             ("lenet5", (32, 32, 1), "output")])
+@pytest.mark.parametrize("name,shape,head", [("resnet20", (8, 8, 3), "fc")])
 def test_head_false_returns_what_the_classifier_reads(name, shape, head):
   kw = {"stages": (1, 1, 1)} if name == "resnet20" else {}
   full, trunk = get_model(name, **kw), get_model(name, head=False, **kw)
@@ -53,7 +52,7 @@ def test_wrapper_encoder_is_the_zoo_trunk(wrapper):
           jax.tree.map(jnp.shape, zoo["params"]))
   assert model.num_classes == (4 if wrapper == "rotnet" else 128)
   x = jnp.ones((2, 16, 16, 1))
-  assert model.apply(v, x, method="features").shape == (2, 64)
+  assert jax.eval_shape(lambda v, x: model.apply(v, x, method="features"), v, x).shape == (2, 64)
   with pytest.raises(ValueError, match="SSL wrapper"):
     get_model(wrapper, encoder="simclr")
 
@@ -69,8 +68,9 @@ def test_rotation_objective_is_cross_entropy_on_the_four_rotations():
   assert (obj.train_stream, obj.evaluation) == ("single", "representation")
   v = _init(model, (32, 32, 1))
   images = np.random.default_rng(0).normal(size=(3, 32, 32, 1)).astype(np.float32)
-  loss, (metrics, _) = obj.loss_fn(v["params"], {}, {"image": images}, jax.random.key(0))
-  logits = np.asarray(model.apply(v, _np_rot90_batch(images)), np.float64)
+  loss, (metrics, _) = jax.jit(obj.loss_fn)(v["params"], {}, {"image": images},
+                                            jax.random.key(0))
+  logits = np.asarray(jax.jit(model.apply)(v, _np_rot90_batch(images)), np.float64)
   targets = np.repeat(np.arange(4), 3)
   logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
   np.testing.assert_allclose(loss, -np.mean(logp[np.arange(12), targets]), rtol=1e-5)
