@@ -3,7 +3,9 @@
 When one host dies, the others block inside a collective that never completes. JAX's own
 heartbeat ends them eventually, with a C++ stack trace; this watchdog fires first (the
 heartbeat is set `HEARTBEAT_MARGIN_SECS` later, see parallel/distributed.py) and says in one
-line what happened and where the last checkpoint is.
+line what happened and where the last checkpoint is. It is armed by the first completed
+step: compiling that step can take longer than any sensible timeout on a loaded machine or
+for a large model (a host lost before then is left to JAX's heartbeat).
 """
 
 import os
@@ -31,6 +33,8 @@ class ProgressWatchdog:
 
   def _watch(self):
     while not self._stop.wait(1.0):
+      if self.step is None:  # not armed before the first step (compilation)
+        continue
       idle = time.monotonic() - self.last_progress
       if idle > self.timeout_secs:
         print(f"jaxvision: error: no progress for {idle:.0f} s after step {self.step}: another "
