@@ -1,5 +1,6 @@
 """--config.init_from and `jaxvision eval` on an import-weights folder, end to end on digits."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -74,3 +75,22 @@ def test_eval_of_an_import_folder_uses_the_imported_weights(tmp_path):
   code, _, err = run_cli("eval", "--config", "configs/lenet5_digits.py", "--workdir", str(out),
                          *data, "--config.model.num_classes=12")
   assert code == 2 and "10 classes" in err and err.count("\n") == 1, err
+
+
+def test_fine_tune_a_classifier_from_a_self_supervised_encoder(tmp_path):
+  """A rotation-pretrained encoder initialises resnet20: every layer but the head."""
+  small = ("--config.data.name=digits", "--config.data.image_size=8",
+           "--config.data.mean=(0.5,)", "--config.data.std=(0.5,)", "--config.batch_size=32",
+           "--config.eval_batch_size=360", "--config.model.stages=(1,1,1)")
+  loop.train_and_evaluate(config("rotation_fashion_mnist", *small, "--config.num_train_steps=2",
+                                 "--config.probe.max_train_examples=200",
+                                 "--config.data.augment=()"), str(tmp_path / "ssl"))
+  tuned = config("resnet20_fashion_mnist", *small, "--config.data.resize=none",
+                 "--config.num_train_steps=1", "--config.learning_rate=1e-30",
+                 f"--config.init_from={tmp_path / 'ssl'}")
+  loop.train_and_evaluate(tuned, str(tmp_path / "ft"))
+  encoder = _params(tmp_path / "ssl")["params"]["encoder"]
+  classifier = _params(tmp_path / "ft")["params"]
+  assert set(classifier) - set(encoder) == {"fc"}
+  for a, b in zip(jax.tree.leaves(encoder), jax.tree.leaves({k: classifier[k] for k in encoder})):
+    np.testing.assert_array_equal(a, b)
