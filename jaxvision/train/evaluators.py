@@ -15,9 +15,10 @@ from jaxvision.evaluate.classification import evaluate, make_eval_step
 def classification_eval(exp, variables, split: str = "test", *, predict_fn=None,
                         view=None) -> dict:
   """Top-1/top-5/loss of the model's logits on every example of `split` (center view)."""
-  predict_fn = predict_fn or (lambda v, x: exp.model.apply(v, x, train=False))
-  eval_step = _cached_step(exp, predict_fn) if view is None else make_eval_step(predict_fn,
-                                                                                exp.mesh)
+  if predict_fn is None:  # the model's own logits: one compiled step per experiment
+    eval_step = _default_step(exp)
+  else:
+    eval_step = make_eval_step(predict_fn, exp.mesh)
   local = exp.config.eval_batch_size // jax.process_count()
   batches = pipeline.eval_batches(exp.source, view or views.single_view(exp.config.data,
                                                                         train=False),
@@ -27,15 +28,16 @@ def classification_eval(exp, variables, split: str = "test", *, predict_fn=None,
   return evaluate(eval_step, variables, batches, exp.mesh)
 
 
-_STEPS = {}
+_LAST = [None, None]  # (experiment, its compiled default eval step)
 
 
-def _cached_step(exp, predict_fn):
-  # One compiled eval step per experiment: periodic evaluation must not recompile.
-  key = id(exp)
-  if key not in _STEPS or _STEPS[key][0] is not exp:
-    _STEPS[key] = (exp, make_eval_step(predict_fn, exp.mesh))
-  return _STEPS[key][1]
+def _default_step(exp):
+  # Periodic evaluation of one run must not recompile; only the newest experiment's step is
+  # kept, so finished experiments (and their models) are not held alive.
+  if _LAST[0] is not exp:
+    _LAST[:] = [exp, make_eval_step(lambda v, x: exp.model.apply(v, x, train=False),
+                                    exp.mesh)]
+  return _LAST[1]
 
 
 EVALUATORS = {
