@@ -30,7 +30,6 @@ the paper's own text beyond its abstract could not be retrieved when this was wr
   python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
 """
 
-import argparse
 import copy
 import json
 import os
@@ -44,7 +43,7 @@ import tensorflow as tf
 
 from jaxvision.losses import consistency as losses
 from jaxvision.data import semi, sources, views
-from jaxvision.errors import Stopped, UserError
+from jaxvision.errors import UserError
 from jaxvision.train import loop
 from jaxvision.train.state import eval_params
 
@@ -223,38 +222,12 @@ def _acc(pred, truth):
   return round(float(np.mean(pred == truth)), 4) if len(truth) else None
 
 
-def add_trinet_parser(subparsers):
-  """`jaxvision trinet --config C --workdir W [--config.KEY=VALUE ...]` (for the lead's cli.py)."""
-  parser = subparsers.add_parser("trinet", help="Tri-Net: rounds of tri-training in WORKDIR")
-  parser.add_argument("--config", required=True)
-  parser.add_argument("--workdir", required=True)
-  return parser
-
-
-def run_trinet(args, overrides) -> dict:
-  from jaxvision.config_loading import apply_overrides, load_config_file
-
-  config = load_config_file(args.config)
-  apply_overrides(config, list(overrides))
-  return run_rounds(config, args.workdir)
-
-
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m jaxvision.train.trinet_rounds",
-                                   description="Tri-Net's rounds of tri-training.")
-  parser.add_argument("--config", required=True)
-  parser.add_argument("--workdir", required=True)
-  try:
-    args, rest = parser.parse_known_args(argv)
-    metrics = run_trinet(args, rest)
-    print("final test: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()), flush=True)
-    return 0
-  except UserError as e:
-    print(f"jaxvision: error: {e}", file=sys.stderr)
-    return 2
-  except Stopped as e:
-    print(f"jaxvision: {e}", file=sys.stderr)
-    return e.exit_code
+  """`python -m jaxvision.train.trinet_rounds --config C --workdir W`: the same as
+  `jaxvision train`, which runs the rounds for objective 'trinet'."""
+  from jaxvision import cli
+
+  return cli.main(["train", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
