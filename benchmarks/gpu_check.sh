@@ -8,7 +8,7 @@
 # jaxvision registers: `python -m jaxvision.bench` (jaxvision's own train step, all local
 # devices) and benchmarks/torch_reference.py (torchvision, bf16 autocast, channels_last,
 # torch.compile; eager if compile fails), each in its own process so the two never share
-# GPU memory. A missing model (vit_b16 until jaxvision.models has it) is skipped with a
+# GPU memory. A missing model (a name jaxvision does not register) is skipped with a
 # message. Every run gets min(RUN_TIMEOUT, what is left of BUDGET) seconds, so the script
 # ends within BUDGET plus a few seconds whatever hangs.
 #
@@ -19,7 +19,7 @@
 set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
-MODELS=${MODELS:-"resnet50 vit_b16"}
+MODELS=${MODELS:-"resnet50 vit_base"}
 BATCH=${BATCH:-256}
 IMAGE_SIZE=${IMAGE_SIZE:-224}
 DTYPE=${DTYPE:-bfloat16}

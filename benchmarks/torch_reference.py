@@ -30,7 +30,7 @@ sys.path.insert(0, REPO)
 from jaxvision.bench import DTYPE_NAMES, format_table, peak_tflops  # noqa: E402  (no jax)
 
 # jaxvision registry name -> torchvision constructor name, where they differ.
-TORCHVISION_NAMES = {"vit_b16": "vit_b_16", "vit_l16": "vit_l_16", "inception_v3": "inception_v3"}
+TORCHVISION_NAMES = {"vit_base": "vit_b_16", "vit_large": "vit_l_16", "inception_v3": "inception_v3"}
 
 
 def build_model(name: str, num_classes: int, image_size: int):

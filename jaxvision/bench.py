@@ -85,6 +85,15 @@ def _cost_flops(cost) -> float:
   return float(sum(c.get("flops", 0.0) for c in cost if c))
 
 
+def _takes_image_size(build) -> bool:
+  import dataclasses
+  import functools
+
+  cls = build.func if isinstance(build, functools.partial) else build
+  return dataclasses.is_dataclass(cls) and any(
+      f.name == "image_size" for f in dataclasses.fields(cls))
+
+
 def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, steps: int,
                   peak_tflops: float | None = None, num_classes: int = 1000, *,
                   warmup: int = 2, grad_accum_steps: int = 1, channels: int = 3) -> dict:
@@ -117,8 +126,11 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
   if batch_size < 1 or batch_size % mesh.size:
     raise ValueError(f"batch size {batch_size} is not a positive multiple of the "
                      f"{mesh.size} devices")
-  net = models.get_model(model, num_classes=num_classes,
-                         dtype={"bfloat16": jnp.bfloat16, "float32": jnp.float32}[dtype])
+  kwargs = {"num_classes": num_classes,
+            "dtype": {"bfloat16": jnp.bfloat16, "float32": jnp.float32}[dtype]}
+  if model in models.MODELS and _takes_image_size(models.MODELS[model].build):
+    kwargs["image_size"] = image_size  # ViTs size their position table to the input
+  net = models.get_model(model, **kwargs)
   tx, schedule = make_optimizer(_optimizer_config(), warmup + steps)
   input_shape = (image_size, image_size, channels)
   init = jax.jit(lambda r: create_state(net, tx, r, input_shape),
