@@ -20,9 +20,8 @@ Model: mae_vit_mini -- a 96-d, 4-block, 4-head ViT encoder on the 28x28 images c
 64-d 2-block decoder. The paper's recipe scaled down: AdamW, weight decay 0.05, cosine
 schedule with linear warm-up; the learning rate is raised (1.5e-3 at batch 128) because
 the schedule is about three epochs instead of 800; raw-pixel targets (norm_pix_loss False, see
-above). Augmentation: flips only; MAE's random_resized_crop(0.2, 1) is not available
-(data.augment's random_resized_crop has the fixed Inception scale 0.08-1, too aggressive at
-28x28). Probe features: the mean of the patch tokens (pooling 'mean').
+above). Augmentation: flips only (the measured run used no random_resized_crop; MAE's is
+data.augment random_resized_crop with data.crop_scale (0.2, 1)). Probe features: the mean of the patch tokens (pooling 'mean').
 """
 
 import ml_collections

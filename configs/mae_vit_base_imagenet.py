@@ -17,9 +17,8 @@ blr * batch / 256 with blr 1.5e-4 (= 2.4e-3), 40 warm-up epochs, cosine decay, 8
 (1600 for the table's numbers: --config.num_epochs=1600); random-resized crops and flips.
 
 AdamW betas (0.9, 0.95); weight decay skips biases and norm gains (decay_matrices_only;
-the class and mask tokens are decayed, as in the reference). Known difference (a jaxvision
-gap): random_resized_crop's area range is the Inception 0.08-1 (the paper's is 0.2-1; data
-has no scale setting yet). The probe here is the "representation" evaluator (L-BFGS
+the class and mask tokens are decayed, as in the reference); random_resized_crop's area
+range 0.2-1 as the paper's (data.crop_scale). The probe here is the "representation" evaluator (L-BFGS
 logistic regression on features, kNN), not the paper's 90-epoch LARS linear classifier
 with BatchNorm.
 """
@@ -44,6 +43,7 @@ def get_config(arg=None):
   config.data.image_size = 224
   config.data.resize = "center_crop"
   config.data.augment = ("random_resized_crop", "flip")
+  config.data.crop_scale = (0.2, 1.0)  # MAE's (Inception's default is 0.08-1)
   config.data.eval_resize = 256
   config.data.mean = (0.485, 0.456, 0.406)
   config.data.std = (0.229, 0.224, 0.225)

@@ -20,6 +20,7 @@ def base_data_config() -> ml_collections.ConfigDict:
       "resize": "bilinear",    # pad | bilinear | center_crop | none
       "augment": (),           # ops in order: random_crop, random_resized_crop, flip, ...
       "crop_padding": 4,       # for random_crop
+      "crop_scale": (0.08, 1.0),  # random_resized_crop's area range (Inception's; MAE 0.2-1)
       "color_jitter": 0.4,     # strength for color_jitter
       "pca_std": 0.1,          # std of AlexNet's PCA lighting noise, for pca_lighting
       "resize_shorter": 256,   # AlexNet's square image side: resize 'alexnet', alexnet_crop
@@ -51,6 +52,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.decay_matrices_only = False  # adamw: decay only kernels (not biases, gains, scalars)
   config.schedule = "cosine"       # constant | cosine | step
   config.warmup_steps = 0
+  config.schedule_start_step = 0  # > 0: the schedule restarts there (Tri-Net's rounds)
   config.lr_decay_at = (0.5, 0.75)  # fractions of training, for schedule=step
   config.lr_decay_factor = 0.1
   config.label_smoothing = 0.0

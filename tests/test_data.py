@@ -126,3 +126,32 @@ def test_unknown_dataset_and_tfds_not_prepared_fail_fast(tmp_path):
   data.name, data.dir = "tfds:mnist", str(tmp_path)
   with pytest.raises(UserError, match="data.download=True"):
     sources.get_source(data)
+
+
+def test_crop_scale_reaches_random_resized_crop():
+  # A 1.0-1.0 area range on a square image leaves one crop: the whole image, i.e. the eval
+  # view. The Inception default (0.08-1) crops inside it for almost every seed.
+  import tensorflow as tf
+
+  data = base_data_config()
+  data.image_size, data.resize, data.augment = 8, "none", ("random_resized_crop",)
+  image = {"image": tf.constant(np.arange(64, dtype=np.uint8).reshape(8, 8, 1) * 4),
+           "label": tf.constant(0)}
+  plain = views.single_view(data, train=False)(image, tf.constant([0, 0], tf.int64))["image"]
+  data.crop_scale = (1.0, 1.0)
+  whole = views.single_view(data, train=True)
+  for s in range(5):
+    out = whole(image, tf.constant([s, 1], tf.int64))["image"]
+    np.testing.assert_allclose(out.numpy(), plain.numpy(), atol=1e-5)
+  data.crop_scale = (0.08, 1.0)
+  inception = views.single_view(data, train=True)
+  differs = [not np.allclose(inception(image, tf.constant([s, 1], tf.int64))["image"].numpy(),
+                             plain.numpy(), atol=1e-5) for s in range(5)]
+  assert sum(differs) >= 4
+
+
+def test_bad_crop_scale_is_one_line_error():
+  data = base_data_config()
+  data.crop_scale = (0.5, 0.2)
+  with pytest.raises(UserError, match=r"data.crop_scale=\(0.5, 0.2\) must satisfy"):
+    views.single_view(data, train=True)

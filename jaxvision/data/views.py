@@ -96,6 +96,9 @@ def check_data_config(data_config):
   """Every data.* mistake this module can see, before tf.data traces anything."""
   ops = tuple(data_config.augment)
   check_augment(ops)
+  lo, hi = tuple(data_config.get("crop_scale", (0.08, 1.0)))
+  if not 0 < lo <= hi <= 1:
+    raise UserError(f"data.crop_scale={(lo, hi)} must satisfy 0 < min <= max <= 1")
   if data_config.resize not in RESIZE_METHODS:
     raise UserError(f"unknown data.resize {data_config.resize!r}; "
                     f"use {', '.join(RESIZE_METHODS)}")
@@ -126,7 +129,9 @@ def single_view(data_config, *, train: bool):
         image = augment.random_crop_with_padding(image, op_seed,
                                                  padding=data_config.crop_padding)
       elif op == "random_resized_crop":
-        image = augment.random_resized_crop(image, op_seed, size=data_config.image_size)
+        image = augment.random_resized_crop(image, op_seed, size=data_config.image_size,
+                                            scale=tuple(data_config.get("crop_scale",
+                                                                        (0.08, 1.0))))
       elif op == "alexnet_crop":
         image = alexnet_crop(image, op_seed, data_config)
       elif op == "multiscale":
