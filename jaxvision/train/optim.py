@@ -1,6 +1,7 @@
 """Optax optimisers and learning-rate schedules named by the config."""
 
 import jax
+import jax.numpy as jnp
 import optax
 
 from jaxvision.errors import UserError
@@ -10,7 +11,24 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "lars")
 
 
 def make_schedule(config, total_steps: int) -> optax.Schedule:
-  """config.schedule after config.warmup_steps of linear warm-up from 0."""
+  """config.schedule after config.warmup_steps of linear warm-up from 0.
+
+  config.schedule_start_step = S > 0 restarts the schedule at step S: steps S..total_steps
+  get the whole schedule (warm-up, decay) as if training began at S. Tri-Net's rounds use
+  it: each round resumes the previous round's checkpoint with a longer num_train_steps and
+  anneals over its own steps (a schedule over the total would jump at every round).
+  """
+  start = int(config.get("schedule_start_step", 0) or 0)
+  if start:
+    if not 0 < start < total_steps:
+      raise UserError(f"schedule_start_step={start} must be below num_train_steps="
+                      f"{total_steps}")
+    inner = _make_schedule(config, total_steps - start)
+    return lambda count: inner(jnp.maximum(count - start, 0))
+  return _make_schedule(config, total_steps)
+
+
+def _make_schedule(config, total_steps: int) -> optax.Schedule:
   lr = config.learning_rate
   warmup = min(config.warmup_steps, total_steps)
   decay_steps = max(total_steps - warmup, 1)

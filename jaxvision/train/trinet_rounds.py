@@ -49,7 +49,8 @@ from jaxvision.train.state import eval_params
 
 DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
                 sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
-                des_passes=6, des_max_unstable=1 / 3, predict_batch=1000)
+                des_passes=6, des_max_unstable=1 / 3, predict_batch=1000,
+                restart_schedule=False)
 
 
 def settings(config) -> dict:
@@ -138,11 +139,15 @@ def pseudo_label_round(probs, mc_probs_fn, sigma_t, s):
   return edited
 
 
-def _train(config, workdir, path, steps):
+def _train(config, workdir, path, steps, start):
+  """One round: resume WORKDIR's checkpoint and train on `path` up to step `steps`; with
+  trinet.restart_schedule the learning-rate schedule runs over this round's steps alone."""
   cfg = copy.deepcopy(config)
   with cfg.unlocked():
     cfg.trinet.round_file = path
     cfg.num_train_steps = steps
+    if settings(config)["restart_schedule"]:
+      cfg.schedule_start_step = start
   return loop.train_and_evaluate(cfg, workdir)
 
 
@@ -172,7 +177,7 @@ def run_rounds(config, workdir: str) -> dict:
   if not os.path.isfile(path):
     semi.write_round_file(path, labeled, *smeared_round(hidden[labeled], c, s, config.seed, 0))
     _log(workdir, {"round": 0, "kind": "init: output smearing", "labeled": len(labeled)})
-  final = _train(config, workdir, path, s["init_steps"])
+  final = _train(config, workdir, path, s["init_steps"], 0)
   eye = np.eye(c, dtype=np.float32)
   for r, pool_size, fine_tune, sigma_t in schedule(s, len(unlabeled)):
     path = round_path(workdir, r)
@@ -214,7 +219,7 @@ def run_rounds(config, workdir: str) -> dict:
                               np.concatenate(weights))
         record["seconds"] = round(time.time() - start, 1)
         _log(workdir, record)
-    final = _train(config, workdir, path, steps)
+    final = _train(config, workdir, path, steps, steps - s["steps_per_round"])
   return final
 
 
