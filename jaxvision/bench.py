@@ -9,8 +9,12 @@ device, the Supervised objective, SGD with momentum, the state donated. One rand
 placed on the devices once and reused, so no input pipeline is measured (for that, see
 benchmarks/input_pipeline.py). Reported: compile time (trace + lower + XLA compile), the
 median of `steps` step times after `warmup` steps (each synchronised with
-block_until_ready), images/s, FLOPs per step from XLA's cost analysis of the compiled step,
+block_until_ready), images/s, FLOPs per step from XLA's cost analysis (see `step_flops`),
 and MFU against the device's dense peak.
+
+--model-setting NAME=VALUE (repeatable) sets a model attribute, the value read as a Python
+literal (a bare word is a string): e.g. `--model-setting attention_impl=cudnn` for a ViT.
+The settings and $XLA_FLAGS are recorded in the JSON, so variants can be told apart.
 
 Imports jax, flax, optax and jaxvision's models/objectives/parallel/train.step/state/optim
 only, never TensorFlow or ml_collections: accelerator hosts may lack them. jax is imported
@@ -19,7 +23,9 @@ another framework (benchmarks/torch_reference.py).
 """
 
 import argparse
+import ast
 import json
+import os
 import statistics
 import sys
 import time
@@ -85,6 +91,71 @@ def _cost_flops(cost) -> float:
   return float(sum(c.get("flops", 0.0) for c in cost if c))
 
 
+def _lowered_flops(lowered) -> float:
+  """Flops of a Lowered's pre-optimisation HLO; 0.0 where the backend cannot count them (a
+  PJRT plugin such as CUDA's: jax raises NotImplementedError or returns None there)."""
+  try:
+    return _cost_flops(lowered.cost_analysis())
+  except Exception:  # noqa: BLE001 - any failure means "no count from this route"
+    return 0.0
+
+
+def _cpu_lowered_flops(make_step, state, batch) -> float:
+  """Flops of the same step lowered (not compiled) for one CPU device; 0.0 if no CPU backend.
+
+  XLA's CPU client counts a module's HLO before optimisation, where convolutions and dots are
+  still plain HLO ops: the count a GPU backend cannot give (its lowered cost analysis is
+  unimplemented under the PJRT plugin; its compiled one skips cuDNN/cuBLAS custom calls).
+  """
+  import jax
+
+  from jaxvision.parallel import make_mesh
+
+  try:
+    cpu = jax.devices("cpu")[:1]
+  except RuntimeError:  # JAX_PLATFORMS excludes cpu
+    return 0.0
+  abstract = lambda tree: jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), tree)
+  return _lowered_flops(make_step(make_mesh(cpu)).lower(abstract(state), abstract(batch)))
+
+
+def step_flops(compiled, lowered, num_devices: int, cpu_count) -> tuple[float, str, dict]:
+  """(FLOPs of one whole step, source, every count) from the best of three routes.
+
+  compiled: XLA's count of the optimised program of one device (times the devices): the
+  default. lowered: the unpartitioned pre-optimisation program on this backend. cpu:
+  `cpu_count()`, the same step lowered for the CPU. A backend that hides convolutions or
+  matmuls in library calls (cuDNN, cuBLAS) undercounts the compiled program, and a PJRT
+  plugin backend counts no lowered one; so when the compiled count is under half the best
+  lowered one, or no lowered count exists, the CPU lowering is asked and the lowered count
+  used if the compiled one is under half of it.
+  """
+  counts = {"compiled": _cost_flops(compiled.cost_analysis()) * num_devices,
+            "lowered": _lowered_flops(lowered)}
+  best, source = counts["compiled"], "compiled"
+  if counts["lowered"] <= 0 or best < 0.5 * counts["lowered"]:
+    counts["cpu_lowered"] = cpu_count()
+  reference, ref_source = max((counts.get("lowered", 0.0), "lowered"),
+                              (counts.get("cpu_lowered", 0.0), "lowered for cpu"))
+  if best < 0.5 * reference:
+    best, source = reference, ref_source
+  return best, source, counts
+
+
+def parse_model_settings(items) -> dict:
+  """['attention_impl=cudnn', 'fused_qkv=True'] -> {'attention_impl': 'cudnn', ...}."""
+  settings = {}
+  for item in items or ():
+    name, sep, text = item.partition("=")
+    if not sep or not name.isidentifier():
+      raise ValueError(f"--model-setting takes NAME=VALUE, got {item!r}")
+    try:
+      settings[name] = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+      settings[name] = text  # A bare word: a string.
+  return settings
+
+
 def _takes_image_size(build) -> bool:
   import dataclasses
   import functools
@@ -96,16 +167,16 @@ def _takes_image_size(build) -> bool:
 
 def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, steps: int,
                   peak_tflops: float | None = None, num_classes: int = 1000, *,
-                  warmup: int = 2, grad_accum_steps: int = 1, channels: int = 3) -> dict:
+                  warmup: int = 2, grad_accum_steps: int = 1, channels: int = 3,
+                  model_settings: dict | None = None) -> dict:
   """Compiles and times jaxvision's train step of `model`; returns the measurements.
 
-  FLOPs: XLA's cost analysis of the compiled step is the program of one device (the SPMD
-  partition), so flops_per_step is that times the device count; MFU divides by the step
-  time and by the peak of every device. If the compiled module reports under half the FLOPs
-  of the pre-optimisation HLO (a backend that hides convolutions in library calls from the
-  count), the latter is used and flops_source says so. XLA counts 2 FLOPs per multiply-add
-  and, for convolutions, only taps that fall inside the (unpadded) input: at 224x224 that is
-  within a few % of the usual count, at 32x32 (1x1 maps in ResNet's last stage) ~40% lower.
+  FLOPs: see `step_flops` (flops_source names the route taken); MFU divides by the step
+  time and by the peak of every device. XLA counts 2 FLOPs per multiply-add and, for
+  convolutions, only taps that fall inside the (unpadded) input: at 224x224 that is within
+  a few % of the usual count, at 32x32 (1x1 maps in ResNet's last stage) ~40% lower.
+  model_settings: model attributes to override (e.g. {"attention_impl": "cudnn"}); the CPU
+  FLOP count runs the model with attention_impl="xla" (the same math, no GPU custom call).
   Raises KeyError for an unknown model, ValueError for a bad setting.
   """
   import jax
@@ -130,15 +201,24 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
             "dtype": {"bfloat16": jnp.bfloat16, "float32": jnp.float32}[dtype]}
   if model in models.MODELS and _takes_image_size(models.MODELS[model].build):
     kwargs["image_size"] = image_size  # ViTs size their position table to the input
-  net = models.get_model(model, **kwargs)
+  model_settings = dict(model_settings or {})
+  kwargs.update(model_settings)
+  try:
+    net = models.get_model(model, **kwargs)
+  except TypeError as e:  # A dataclass field the model does not have.
+    raise ValueError(f"model {model!r} does not take the settings {model_settings}: {e}")
   tx, schedule = make_optimizer(_optimizer_config(), warmup + steps)
   input_shape = (image_size, image_size, channels)
   init = jax.jit(lambda r: create_state(net, tx, r, input_shape),
                  out_shardings=replicated_sharding(mesh))
   state = init(jax.random.key(0))
-  objective = objectives.Supervised(model=net)
-  train_step = compile_train_step(mesh, loss_fn=objective.loss_fn, tx=tx, schedule=schedule,
-                                  base_rng=jax.random.key(1), grad_accum_steps=grad_accum_steps)
+
+  def make_step(on_mesh, module=net):
+    return compile_train_step(on_mesh, loss_fn=objectives.Supervised(model=module).loss_fn,
+                              tx=tx, schedule=schedule, base_rng=jax.random.key(1),
+                              grad_accum_steps=grad_accum_steps)
+
+  train_step = make_step(mesh)
   rng = np.random.default_rng(0)
   local = batch_size // jax.process_count()
   batch = global_batch({"image": rng.standard_normal((local, *input_shape), np.float32),
@@ -148,11 +228,12 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
   lowered = train_step.lower(state, batch)
   compiled = lowered.compile()
   compile_s = time.perf_counter() - start
-  # The lowered module is the whole unpartitioned program; the compiled one is one device's.
-  lowered_flops = _cost_flops(lowered.cost_analysis())
-  flops_per_device, source = _cost_flops(compiled.cost_analysis()), "compiled"
-  if flops_per_device < 0.5 * lowered_flops / mesh.size:
-    flops_per_device, source = lowered_flops / mesh.size, "lowered"
+  # cuDNN attention is a GPU custom call the CPU cannot lower: count XLA's (the same math).
+  cpu_net = (net.clone(attention_impl="xla") if getattr(net, "attention_impl", "xla") != "xla"
+             else net)
+  flops, source, flop_counts = step_flops(
+      compiled, lowered, mesh.size,
+      lambda: _cpu_lowered_flops(lambda m: make_step(m, cpu_net), state, batch))
 
   times = []
   for i in range(warmup + steps):
@@ -167,7 +248,6 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
   device = jax.devices()[0]
   peak, peak_name = (peak_tflops, "given") if peak_tflops else globals()["peak_tflops"](
       device.device_kind, dtype)
-  flops = flops_per_device * mesh.size
   achieved = flops / step_s / 1e12
   return {
       "framework": "jaxvision", "model": model, "batch_size": batch_size,
@@ -178,7 +258,11 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
       "jax": jax.__version__, "compile_s": compile_s, "steps": steps, "warmup": warmup,
       "step_ms": step_s * 1e3, "step_ms_min": min(times) * 1e3,
       "images_per_s": batch_size / step_s,
-      "flops_per_step": flops, "flops_source": source, "flops_lowered": lowered_flops,
+      "flops_per_step": flops, "flops_source": source,
+      "flops_compiled": flop_counts["compiled"], "flops_lowered": flop_counts["lowered"],
+      "flops_cpu_lowered": flop_counts.get("cpu_lowered"),
+      "model_settings": {k: repr(v) for k, v in model_settings.items()},
+      "xla_flags": os.environ.get("XLA_FLAGS", ""),
       "tflops_per_s": achieved,
       "peak_tflops_per_device": peak, "peak_name": peak_name,
       "mfu": achieved / (peak * mesh.size) if peak else None, "final_loss": loss,
@@ -216,6 +300,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--warmup", type=int, default=2)
   p.add_argument("--num-classes", type=int, default=1000)
   p.add_argument("--grad-accum-steps", type=int, default=1)
+  p.add_argument("--model-setting", action="append", default=[], metavar="NAME=VALUE",
+                 help="a model attribute (a Python literal or a bare word), repeatable: "
+                      "e.g. attention_impl=cudnn")
   p.add_argument("--peak-tflops", type=float, default=None,
                  help="dense peak TFLOP/s per device for MFU (default: from the device kind)")
   p.add_argument("--json", action="store_true", help="print one JSON object instead")
@@ -233,7 +320,8 @@ def run_bench_command(args) -> int:
   try:
     result = run_benchmark(args.model, args.batch_size, args.image_size, args.dtype,
                            args.steps, args.peak_tflops, args.num_classes,
-                           warmup=args.warmup, grad_accum_steps=args.grad_accum_steps)
+                           warmup=args.warmup, grad_accum_steps=args.grad_accum_steps,
+                           model_settings=parse_model_settings(args.model_setting))
   except (KeyError, ValueError) as e:
     message = e.args[0] if e.args else str(e)
     print(f"jaxvision: error: {message}", file=sys.stderr)

@@ -76,3 +76,70 @@ def test_flops_are_those_of_a_train_step():
 ])
 def test_peak_table(kind, dtype, peak):
   assert bench.peak_tflops(kind, dtype)[0] == peak
+
+
+def test_model_settings_reach_the_model_and_the_json():
+  proc = run_blocked("--model", "vit_test", "--batch-size", "8", "--image-size", "16",
+                     "--dtype", "float32", "--steps", "1", "--num-classes", "10", "--json",
+                     "--model-setting", "attention_impl=dot_product",
+                     "--model-setting", "fused_qkv=True")
+  assert proc.returncode == 0, proc.stderr
+  r = json.loads(proc.stdout.strip().splitlines()[-1])
+  assert r["model_settings"] == {"attention_impl": "'dot_product'", "fused_qkv": "True"}
+  assert r["flops_source"] == "compiled" and r["flops_per_step"] > 0
+  proc = run_blocked("--model", "resnet18", "--steps", "1", "--model-setting", "heads=3")
+  assert proc.returncode == 2 and "does not take the settings" in proc.stderr
+
+
+def test_parse_model_settings():
+  assert bench.parse_model_settings(["a=cudnn", "b=True", "c=(1, 2)", "d='x'"]) == {
+      "a": "cudnn", "b": True, "c": (1, 2), "d": "x"}
+  for bad in ("novalue", "1x=2"):
+    with pytest.raises(ValueError, match="NAME=VALUE"):
+      bench.parse_model_settings([bad])
+
+
+class _Cost:
+  def __init__(self, flops=None, error=None):
+    self.flops, self.error = flops, error
+
+  def cost_analysis(self):
+    if self.error:
+      raise self.error
+    return None if self.flops is None else [{"flops": self.flops}]
+
+
+@pytest.mark.parametrize("compiled,lowered,cpu,expected", [
+    # A CPU backend: compiled and lowered agree; the CPU lowering is never asked.
+    (_Cost(100.0), _Cost(380.0), None, (400.0, "compiled")),
+    # A GPU under a PJRT plugin: no lowered count, cuDNN/cuBLAS calls missing from compiled.
+    (_Cost(2.0), _Cost(error=NotImplementedError("plugin")), 390.0, (390.0, "lowered for cpu")),
+    (_Cost(2.0), _Cost(None), 390.0, (390.0, "lowered for cpu")),
+    # A backend whose lowered count exists but whose compiled one hides library calls.
+    (_Cost(2.0), _Cost(390.0), 385.0, (390.0, "lowered")),
+    # No count anywhere but the compiled one: kept.
+    (_Cost(2.0), _Cost(None), 0.0, (8.0, "compiled")),
+])
+def test_step_flops_routes(compiled, lowered, cpu, expected):
+  def cpu_count():
+    assert cpu is not None, "the CPU lowering was asked although not needed"
+    return cpu
+  flops, source, counts = bench.step_flops(compiled, lowered, 4, cpu_count)
+  assert (flops, source) == expected and counts["compiled"] == 4 * compiled.flops
+
+
+def test_cpu_lowering_counts_the_same_step(monkeypatch):
+  # As on a GPU, where the backend gives no lowered count: the CPU lowering of the same step
+  # (here with the attention setting a CPU lowering swaps for 'xla') counts what XLA's
+  # compiled CPU program of 8 devices counts.
+  real, calls = bench._lowered_flops, []
+
+  def first_call_counts_nothing(lowered):
+    calls.append(lowered)
+    return 0.0 if len(calls) == 1 else real(lowered)
+
+  monkeypatch.setattr(bench, "_lowered_flops", first_call_counts_nothing)
+  r = bench.run_benchmark("vit_test", 8, 16, "float32", 1, num_classes=10, warmup=0,
+                          model_settings={"attention_impl": "dot_product"})
+  assert r["flops_lowered"] == 0.0 and r["flops_source"] == "compiled"
+  assert 0.9 < r["flops_cpu_lowered"] / r["flops_compiled"] < 1.1
