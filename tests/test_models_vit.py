@@ -70,20 +70,42 @@ def test_sincos_table_matches_mae_reference():
     vit_lib.sincos_pos_embed_2d(30, 2, 2)
 
 
-def test_attention_matches_numpy():
+# 'cudnn' needs a GPU; 'dot_product' is the same jax.nn.dot_product_attention call on its XLA
+# path, and 'auto' is 'xla' on a CPU backend.
+@pytest.mark.parametrize("impl", ["xla", "dot_product", "auto"])
+@pytest.mark.parametrize("fused_qkv", [False, True])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_matches_numpy(impl, fused_qkv, causal):
   rng = np.random.default_rng(0)
   x = rng.standard_normal((2, 5, 8)).astype(np.float32)
-  module = vit_lib.Attention(dim=8, num_heads=2)
+  module = vit_lib.Attention(dim=8, num_heads=2, causal=causal, attention_impl=impl,
+                             fused_qkv=fused_qkv)
   params = module.init(key(1), jnp.asarray(x))["params"]
   got = np.asarray(module.apply({"params": params}, jnp.asarray(x)))
   p = jax.tree.map(np.asarray, params)
   proj = lambda name, y: y @ p[name]["kernel"] + p[name]["bias"]
   q, k, v = (proj(n, x).reshape(2, 5, 2, 4).transpose(0, 2, 1, 3) for n in "qkv")
   logits = q @ k.transpose(0, 1, 3, 2) / np.sqrt(4.0)
+  if causal:
+    logits = np.where(np.tril(np.ones((5, 5), bool)), logits, -np.inf)
   w = np.exp(logits - logits.max(-1, keepdims=True))
   w /= w.sum(-1, keepdims=True)
   out = (w @ v).transpose(0, 2, 1, 3).reshape(2, 5, 8)
   np.testing.assert_allclose(got, proj("out", out), rtol=1e-5, atol=1e-5)
+
+
+def test_speed_settings_keep_the_parameters():
+  # Same names, shapes and initial values, so checkpoints and imported weights carry over.
+  # ('cudnn' builds its parameters in the same code as 'dot_product' but cannot trace on a
+  # CPU: jax checks for cuDNN while tracing.)
+  x = jnp.zeros((1, 16, 16, 3))
+  reference = get_model("vit_test").init(key(0), x)
+  for settings in ({"fused_qkv": True}, {"attention_impl": "dot_product", "fused_qkv": True}):
+    variables = get_model("vit_test", **settings).init(key(0), x)
+    assert jax.tree.structure(variables) == jax.tree.structure(reference)
+    jax.tree.map(np.testing.assert_array_equal, variables, reference)
+  with pytest.raises(UserError, match="attention_impl"):
+    get_model("vit_test", attention_impl="flash").init(key(0), x)
 
 
 def test_quick_gelu_and_exact_gelu():

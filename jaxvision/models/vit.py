@@ -7,7 +7,12 @@ sin-cos table of MAE's `get_2d_sincos_pos_embed`, not a parameter) -> optional L
 (`norm`) -> pooling of the class token or the mean of the patch tokens -> `head`.
 
 Attention keeps separate q, k, v and out Dense layers with biases, so Hugging Face CLIP maps
-one-to-one and timm's fused `qkv` splits into three. With num_classes == 0 or head=False,
+one-to-one and timm's fused `qkv` splits into three. Speed settings that keep those parameters
+(names, shapes, init): `attention_impl` ('xla': jaxvision's einsums, the default; 'cudnn':
+`jax.nn.dot_product_attention`'s cuDNN flash attention, GPU and 16-bit dtypes only; 'auto':
+'cudnn' when the default backend is a GPU and the dtype 16-bit, else 'xla'; 'dot_product':
+`jax.nn.dot_product_attention`'s XLA path, the same call as 'cudnn' on any backend) and
+`fused_qkv` (one matmul against the q, k, v kernels concatenated at call time). With num_classes == 0 or head=False,
 `__call__` returns the pooled features and no classifier exists. Parameters: vit_base at
 patch 16, 224x224, 1000 classes, learned position embeddings: 86,567,656 (timm
 vit_base_patch16_224).
@@ -20,6 +25,7 @@ import functools
 from typing import Any, Optional
 
 import flax.linen as nn
+from flax.linen.dtypes import promote_dtype
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -30,6 +36,7 @@ from jaxvision.models.registry import ModelSpec
 POS_EMBEDS = ("sincos", "learned")
 POOLINGS = ("cls", "mean")
 ACTIVATIONS = ("gelu", "quick_gelu")
+ATTENTION_IMPLS = ("xla", "cudnn", "auto", "dot_product")
 
 # MAE's init: xavier-uniform Linear layers with zero bias; the patch conv as a flattened Linear.
 dense_init = nn.initializers.xavier_uniform()
@@ -70,39 +77,86 @@ def activation_fn(name: str):
   raise UserError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
 
 
+def resolve_attention_impl(impl: str, dtype) -> str:
+  """'auto' -> 'cudnn' on a GPU default backend with a 16-bit dtype, else 'xla'."""
+  if impl not in ATTENTION_IMPLS:
+    raise UserError(f"unknown attention_impl {impl!r}; valid: {', '.join(ATTENTION_IMPLS)}")
+  if impl != "auto":
+    return impl
+  sixteen_bit = jnp.dtype(dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+  return "cudnn" if sixteen_bit and jax.default_backend() == "gpu" else "xla"
+
+
+class DenseParams(nn.Module):
+  """The kernel and bias of an `nn.Dense(features)` (same names, shapes, init, order of
+  creation, hence the same initial values), returned instead of applied."""
+
+  features: int
+  in_features: int
+  kernel_init: Any = dense_init
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self):
+    kernel = self.param("kernel", self.kernel_init, (self.in_features, self.features),
+                        self.param_dtype)
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,), self.param_dtype)
+    return kernel, bias
+
+
 class Attention(nn.Module):
   """Multi-head self-attention with separate q, k, v, out projections (all with bias).
 
-  causal=True lets token i attend to tokens <= i only (CLIP's text tower).
+  causal=True lets token i attend to tokens <= i only (CLIP's text tower). attention_impl and
+  fused_qkv: see the module docstring; neither changes the parameters.
   """
 
   dim: int
   num_heads: int
   causal: bool = False
+  attention_impl: str = "xla"
+  fused_qkv: bool = False
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
+
+  def _qkv(self, x):
+    dense = functools.partial(nn.Dense, self.dim, kernel_init=dense_init, dtype=self.dtype,
+                              param_dtype=self.param_dtype)
+    if not self.fused_qkv:
+      return [dense(name=name)(x) for name in "qkv"]
+    params = [DenseParams(self.dim, x.shape[-1], param_dtype=self.param_dtype, name=name)()
+              for name in "qkv"]
+    kernel = jnp.concatenate([k for k, _ in params], axis=1)
+    bias = jnp.concatenate([b for _, b in params])
+    x, kernel, bias = promote_dtype(x, kernel, bias, dtype=self.dtype)
+    y = jax.lax.dot_general(x, kernel, (((x.ndim - 1,), (0,)), ((), ())))
+    return jnp.split(y + bias, 3, axis=-1)
 
   @nn.compact
   def __call__(self, x):
     n, t, _ = x.shape
     if self.dim % self.num_heads:
       raise UserError(f"width {self.dim} is not divisible by num_heads {self.num_heads}")
+    impl = resolve_attention_impl(self.attention_impl, self.dtype)
     head_dim = self.dim // self.num_heads
-    dense = functools.partial(nn.Dense, self.dim, kernel_init=dense_init, dtype=self.dtype,
-                              param_dtype=self.param_dtype)
     split = lambda y: y.reshape(n, t, self.num_heads, head_dim)
-    q = split(dense(name="q")(x)) * jnp.asarray(head_dim ** -0.5, self.dtype)
-    k = split(dense(name="k")(x))
-    v = split(dense(name="v")(x))
-    logits = jnp.einsum("nqhd,nkhd->nhqk", q, k)
-    if self.causal:
-      # The dtype's lowest finite value, not -inf: no inf - inf = NaN inside the softmax.
-      keep = jnp.tril(jnp.ones((t, t), bool))
-      logits = jnp.where(keep, logits, jnp.finfo(logits.dtype).min)
-    # Softmax in float32 even for bfloat16 compute: the row sums are where precision is lost.
-    weights = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(self.dtype)
-    out = jnp.einsum("nhqk,nkhd->nqhd", weights, v).reshape(n, t, self.dim)
-    return dense(name="out")(out)
+    q, k, v = (split(y) for y in self._qkv(x))
+    if impl == "xla":
+      q = q * jnp.asarray(head_dim ** -0.5, self.dtype)
+      logits = jnp.einsum("nqhd,nkhd->nhqk", q, k)
+      if self.causal:
+        # The dtype's lowest finite value, not -inf: no inf - inf = NaN inside the softmax.
+        keep = jnp.tril(jnp.ones((t, t), bool))
+        logits = jnp.where(keep, logits, jnp.finfo(logits.dtype).min)
+      # Softmax in float32 even for bfloat16 compute: the row sums are where precision is lost.
+      weights = jax.nn.softmax(logits.astype(jnp.float32), axis=-1).astype(self.dtype)
+      out = jnp.einsum("nhqk,nkhd->nqhd", weights, v)
+    else:  # (N, T, heads, head_dim) in and out; softmax in float32 inside.
+      out = jax.nn.dot_product_attention(
+          q, k, v, scale=head_dim ** -0.5, is_causal=self.causal,
+          implementation="cudnn" if impl == "cudnn" else None)
+    return nn.Dense(self.dim, kernel_init=dense_init, dtype=self.dtype,
+                    param_dtype=self.param_dtype, name="out")(out.reshape(n, t, self.dim))
 
 
 class Mlp(nn.Module):
@@ -129,6 +183,8 @@ class Block(nn.Module):
   activation: str = "gelu"
   ln_eps: float = 1e-6
   causal: bool = False
+  attention_impl: str = "xla"
+  fused_qkv: bool = False
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -137,8 +193,8 @@ class Block(nn.Module):
     norm = functools.partial(nn.LayerNorm, epsilon=self.ln_eps, dtype=self.dtype,
                              param_dtype=self.param_dtype)
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-    x = x + Attention(self.dim, self.num_heads, self.causal, name="attn", **kw)(
-        norm(name="norm1")(x))
+    x = x + Attention(self.dim, self.num_heads, self.causal, self.attention_impl,
+                      self.fused_qkv, name="attn", **kw)(norm(name="norm1")(x))
     return x + Mlp(self.mlp_dim, self.activation, name="mlp", **kw)(norm(name="norm2")(x))
 
 
@@ -161,6 +217,9 @@ class ViT(nn.Module):
   patch_bias: bool = True
   head: bool = True
   in_channels: Optional[int] = None  # Unused: the conv infers channels; kept for configs.
+  # Speed only, the parameters stay the same: see the module docstring.
+  attention_impl: str = "xla"
+  fused_qkv: bool = False
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -183,6 +242,7 @@ class ViT(nn.Module):
     if self.pooling == "cls" and not self.class_token:
       raise UserError("pooling='cls' needs class_token=True; use pooling='mean'")
     activation_fn(self.activation)  # Fail at build time on a typo.
+    resolve_attention_impl(self.attention_impl, self.dtype)
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
     p = self.patch_size
     self.patch_embed = nn.Conv(self.hidden_dim, (p, p), (p, p), padding="VALID",
@@ -198,6 +258,7 @@ class ViT(nn.Module):
       self.pre_layer_norm = nn.LayerNorm(epsilon=self.ln_eps, name="pre_norm", **kw)
     mlp_dim = int(self.hidden_dim * self.mlp_ratio)
     self.blocks = [Block(self.hidden_dim, self.num_heads, mlp_dim, self.activation, self.ln_eps,
+                         attention_impl=self.attention_impl, fused_qkv=self.fused_qkv,
                          name=f"block_{i}", **kw) for i in range(self.depth)]
     self.norm = nn.LayerNorm(epsilon=self.ln_eps, **kw)
     if self.head and self.num_classes:
