@@ -145,10 +145,45 @@ def _numpy_pool(x, k, s, p, ceil_mode, op, count_include_pad=True):
     (10, 3, 2, 1, False),   # ResNet stem pool.
     (11, 3, 2, 0, False),
 ])
-def test_max_pool_matches_pytorch_arithmetic(size, k, s, p, ceil_mode):
+@pytest.mark.parametrize("impl", ["xla", "slices"])
+def test_max_pool_matches_pytorch_arithmetic(size, k, s, p, ceil_mode, impl):
   x = _random((2, size, size + 1, 3))
-  y = layers.max_pool(jnp.asarray(x), k, s, padding=p, ceil_mode=ceil_mode)
+  y = layers.max_pool(jnp.asarray(x), k, s, padding=p, ceil_mode=ceil_mode, impl=impl)
   np.testing.assert_allclose(y, _numpy_pool(x, k, s, p, ceil_mode, "max"), rtol=1e-6)
+
+
+def _numpy_max_pool_grad(x, g, k, s, p):
+  """Each window's gradient to its first maximum in row-major order (no ceil_mode)."""
+  dx = np.zeros(x.shape, np.float64)
+  for n in range(x.shape[0]):
+    for c in range(x.shape[3]):
+      for i in range(g.shape[1]):
+        for j in range(g.shape[2]):
+          cells = [(a, b) for a in range(i * s - p, i * s - p + k)
+                   for b in range(j * s - p, j * s - p + k)
+                   if 0 <= a < x.shape[1] and 0 <= b < x.shape[2]]
+          a, b = max(cells, key=lambda ab: (x[n, ab[0], ab[1], c], -cells.index(ab)))
+          dx[n, a, b, c] += g[n, i, j, c]
+  return dx
+
+
+@pytest.mark.parametrize("size,k,s,p", [(10, 3, 2, 1), (9, 3, 1, 1), (11, 3, 2, 0), (8, 2, 2, 0)])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16])
+def test_max_pool_slices_values_and_gradient(size, k, s, p, dtype):
+  # Few distinct values, so windows hold ties; integer cotangents, so sums are exact.
+  rng = np.random.default_rng(size + k)
+  x = rng.integers(0, 4, (2, size, size + 1, 3)).astype(np.float32)
+  ref = layers.max_pool(jnp.asarray(x, dtype), k, s, padding=p)
+  g = rng.integers(-3, 4, ref.shape).astype(np.float32)
+  pool = lambda impl: lambda v: layers.max_pool(v, k, s, padding=p, impl=impl)
+  y, vjp = jax.vjp(pool("slices"), jnp.asarray(x, dtype))
+  np.testing.assert_array_equal(np.asarray(y, np.float32), np.asarray(ref, np.float32))
+  (dx,) = vjp(jnp.asarray(g, dtype))
+  assert dx.dtype == dtype
+  np.testing.assert_array_equal(np.asarray(dx, np.float32), _numpy_max_pool_grad(x, g, k, s, p))
+  # ... which is the routing of XLA's select-and-scatter (reduce_window's gradient).
+  (xla_dx,) = jax.vjp(pool("xla"), jnp.asarray(x, dtype))[1](jnp.asarray(g, dtype))
+  np.testing.assert_array_equal(np.asarray(dx, np.float32), np.asarray(xla_dx, np.float32))
 
 
 @pytest.mark.parametrize("size,k,s,p,ceil_mode,include", [

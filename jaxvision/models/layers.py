@@ -41,12 +41,80 @@ def _pool_geometry(size: int, k: int, s: int, p: int, ceil_mode: bool) -> tuple[
   return out, max(0, (out - 1) * s + k - (size + 2 * p))
 
 
-def max_pool(x, kernel, stride, padding=0, ceil_mode: bool = False):
-  """torch.nn.MaxPool2d on NHWC: padding is -inf, `ceil_mode` adds a partial last window."""
+POOL_IMPLS = ("xla", "slices")
+
+
+def max_pool(x, kernel, stride, padding=0, ceil_mode: bool = False, impl: str = "xla"):
+  """torch.nn.MaxPool2d on NHWC: padding is -inf, `ceil_mode` adds a partial last window.
+
+  impl 'xla': `reduce_window`, whose gradient XLA computes with select-and-scatter.
+  'slices': the max of the kh*kw strided views and a custom gradient with the same routing
+  (each window's gradient to its first maximum in row-major window order, as
+  select-and-scatter with `ge`) built from elementwise selects and pads, which XLA fuses;
+  overlapping windows' shares are summed in float32. The forward values are identical.
+  """
   (kh, kw), (sh, sw), (ph, pw) = _pairs(kernel), _pairs(stride), _pairs(padding)
   _, eh = _pool_geometry(x.shape[1], kh, sh, ph, ceil_mode)
   _, ew = _pool_geometry(x.shape[2], kw, sw, pw, ceil_mode)
-  return nn.max_pool(x, (kh, kw), (sh, sw), padding=((ph, ph + eh), (pw, pw + ew)))
+  pads = ((ph, ph + eh), (pw, pw + ew))
+  if impl == "slices":
+    return _max_pool_slices(x, (kh, kw), (sh, sw), pads)
+  if impl != "xla":
+    raise ValueError(f"unknown pooling impl {impl!r}; valid: {', '.join(POOL_IMPLS)}")
+  return nn.max_pool(x, (kh, kw), (sh, sw), padding=pads)
+
+
+def _pad_spatial(x, value, pads):
+  """lax.pad of H and W by (lo, hi) or (lo, hi, interior) pairs."""
+  config = ((0, 0, 0), (*pads[0], 0)[:3], (*pads[1], 0)[:3], (0, 0, 0))
+  return lax.pad(x, jnp.asarray(value, x.dtype), config)
+
+
+def _window_views(xp, window, strides, out_hw):
+  """The kh*kw strided views of the padded input, one per window offset, row-major."""
+  (kh, kw), (sh, sw), (oh, ow) = window, strides, out_hw
+  n, c = xp.shape[0], xp.shape[3]
+  return [lax.slice(xp, (0, i, j, 0), (n, i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1, c),
+                    (1, sh, sw, 1)) for i in range(kh) for j in range(kw)]
+
+
+def _pool_out_hw(shape, window, strides, pads):
+  return tuple((shape[1 + a] + sum(pads[a]) - window[a]) // strides[a] + 1 for a in (0, 1))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3))
+def _max_pool_slices(x, window, strides, pads):
+  views = _window_views(_pad_spatial(x, -jnp.inf, pads), window, strides,
+                        _pool_out_hw(x.shape, window, strides, pads))
+  return functools.reduce(jnp.maximum, views)
+
+
+def _max_pool_slices_fwd(x, window, strides, pads):
+  y = _max_pool_slices(x, window, strides, pads)
+  return y, (x, y)
+
+
+def _max_pool_slices_bwd(window, strides, pads, residuals, g):
+  x, y = residuals
+  xp = _pad_spatial(x, -jnp.inf, pads)
+  views = _window_views(xp, window, strides, y.shape[1:3])
+  # The first offset (row-major) whose value is the window's maximum takes the gradient.
+  first = jnp.full(y.shape, len(views), jnp.int32)
+  for k in reversed(range(len(views))):
+    first = jnp.where(views[k] == y, k, first)
+  (sh, sw), (oh, ow) = strides, y.shape[1:3]
+  dxp = jnp.zeros(xp.shape, jnp.float32)
+  for k in range(len(views)):
+    i, j = divmod(k, window[1])
+    share = jnp.where(first == k, g, 0).astype(jnp.float32)
+    # The transpose of the strided view: interior padding puts it back on the input grid.
+    dxp = dxp + _pad_spatial(share, 0.0, ((i, xp.shape[1] - i - sh * (oh - 1) - 1, sh - 1),
+                                          (j, xp.shape[2] - j - sw * (ow - 1) - 1, sw - 1)))
+  (top, _), (left, _) = pads
+  return (dxp[:, top:top + x.shape[1], left:left + x.shape[2]].astype(x.dtype),)
+
+
+_max_pool_slices.defvjp(_max_pool_slices_fwd, _max_pool_slices_bwd)
 
 
 def avg_pool(x, kernel, stride, padding=0, ceil_mode: bool = False,

@@ -123,6 +123,9 @@ class ResNet(nn.Module):
   # 'gemm': convolutions as one matrix product (models/conv_gemm.py), faster on XLA's CPU
   # backend; 'xla' elsewhere. Same parameters either way.
   conv_impl: str = "xla"
+  # The stem's max pool: 'xla' (reduce_window) or 'slices' (layers.max_pool: the same values
+  # and gradient routing, without XLA's select-and-scatter). No parameters either way.
+  pool_impl: str = "xla"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -139,7 +142,7 @@ class ResNet(nn.Module):
     x = nn.relu(layers.make_norm(self.norm, train=train, name="bn1", groups=self.groups,
                                  dtype=self.dtype, param_dtype=self.param_dtype)(x))
     if self.stem == "imagenet":
-      x = layers.max_pool(x, 3, 2, padding=1)
+      x = layers.max_pool(x, 3, 2, padding=1, impl=self.pool_impl)
     block_cls = {"basic": BasicBlock, "bottleneck": Bottleneck}[self.block]
     for i, (blocks, width) in enumerate(zip(self.stages, self.widths)):
       for j in range(blocks):
