@@ -53,7 +53,7 @@ def test_wrapper_encoder_is_the_zoo_trunk(wrapper):
   assert model.num_classes == (4 if wrapper == "rotnet" else 128)
   x = jnp.ones((2, 16, 16, 1))
   assert jax.eval_shape(lambda v, x: model.apply(v, x, method="features"), v, x).shape == (2, 64)
-  with pytest.raises(ValueError, match="SSL wrapper"):
+  with pytest.raises(ValueError, match="is a method.s model"):
     get_model(wrapper, encoder="simclr")
 
 

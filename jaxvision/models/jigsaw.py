@@ -32,6 +32,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models.registry import ModelSpec
+from jaxvision.models.ssl import PretextNet, backbone
 
 
 def grid_cells(images, grid: int):
@@ -92,52 +93,21 @@ class JigsawNet(nn.Module):
     return dense(self.num_classes, name="fc8")(x)
 
 
-class FlipNet(nn.Module):
-  """Flip prediction (jaxvision/objectives/flip.py): the encoder and a linear head with one
-  logit per flip, as RotationNet has for rotations."""
-
-  encoder: nn.Module
-  num_classes: int = 4            # the number of flips the objective shows
-  dtype: Any = jnp.float32
-  param_dtype: Any = jnp.float32
-
-  def features(self, x, *, train: bool = False):
-    return self.encoder(x, train=train)
-
-  @nn.compact
-  def __call__(self, x, *, train: bool = False):
-    return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
-                    name="flip_head")(self.features(x, train=train))
-
-
-def _encoder(encoder: str, dtype, settings) -> nn.Module:
-  from jaxvision.models import get_model  # the merged table; avoids an import cycle
-
-  if encoder in MODELS:
-    raise ValueError(f"model.encoder={encoder!r} is a pretext wrapper; name a zoo backbone "
-                     "such as resnet20, resnet18 or nin")
-  try:
-    # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
-    return get_model(encoder, head=False, dtype=dtype, **settings)
-  except TypeError as e:
-    raise ValueError(f"model.encoder={encoder!r} has no head=False (pooled features) "
-                     f"variant or does not take {sorted(settings)}: {e}") from None
-
-
 def jigsaw_net(*, encoder: str = "resnet20", permutations: int = 100, grid: int = 3,
                normalize_tiles: bool = True, hidden: int = 512, dropout_rate: float = 0.5,
                num_classes: int = 10, dtype=jnp.float32, **encoder_settings) -> JigsawNet:
   del num_classes  # the dataset's classes; the puzzle classes are the permutations
-  return JigsawNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=permutations,
+  return JigsawNet(encoder=backbone(encoder, dtype, encoder_settings), num_classes=permutations,
                    grid=grid, normalize_tiles=normalize_tiles, hidden=hidden,
                    dropout_rate=dropout_rate, dtype=dtype)
 
 
 def flip_net(*, encoder: str = "resnet20", flips: int = 4, num_classes: int = 10,
-             dtype=jnp.float32, **encoder_settings) -> FlipNet:
+             dtype=jnp.float32, **encoder_settings) -> PretextNet:
+  """Flip prediction (jaxvision/objectives/flip.py): encoder + linear head, one logit per flip."""
   del num_classes  # the dataset's classes; the head has one logit per flip
-  return FlipNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=flips,
-                 dtype=dtype)
+  return PretextNet(encoder=backbone(encoder, dtype, encoder_settings), num_classes=flips,
+                    head_name="flip_head", dtype=dtype)
 
 
 MODELS = {

@@ -32,9 +32,14 @@ import jax.numpy as jnp
 from jaxvision.models.registry import ModelSpec
 
 
-class RotationNet(nn.Module):
+class PretextNet(nn.Module):
+  """The encoder and one linear layer of `num_classes` logits, the head of the pretext tasks
+  that classify a transformation (rotation here, flips in jaxvision.models.jigsaw).
+  `head_name` keeps each task's parameter name ('rotation_head', 'flip_head')."""
+
   encoder: nn.Module
   num_classes: int = 4
+  head_name: str = "rotation_head"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -45,7 +50,10 @@ class RotationNet(nn.Module):
   def __call__(self, x, *, train: bool = False):
     h = self.features(x, train=train)
     return nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
-                    name="rotation_head")(h)
+                    name=self.head_name)(h)
+
+
+RotationNet = PretextNet  # RotNet's name for it
 
 
 class SimCLRNet(nn.Module):
@@ -76,28 +84,33 @@ class SimCLRNet(nn.Module):
     return z
 
 
-def _encoder(encoder: str, dtype, settings) -> nn.Module:
-  from jaxvision.models import get_model  # the merged table; avoids an import cycle
+def backbone(encoder: str, dtype, settings) -> nn.Module:
+  """The zoo model `encoder` without its classifier, for a method wrapper's "encoder"."""
+  from jaxvision.models import METHOD_MODELS, get_model  # the merged tables; no import cycle
 
-  if encoder in MODELS:
-    raise ValueError(f"model.encoder={encoder!r} is an SSL wrapper; name a zoo backbone "
+  if encoder in METHOD_MODELS:
+    raise ValueError(f"model.encoder={encoder!r} is a method's model; name a zoo backbone "
                      "such as resnet20, resnet18 or nin")
-  # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
-  return get_model(encoder, head=False, dtype=dtype, **settings)
+  try:
+    # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
+    return get_model(encoder, head=False, dtype=dtype, **settings)
+  except TypeError as e:
+    raise ValueError(f"model.encoder={encoder!r} has no head=False (pooled features) "
+                     f"variant or does not take {sorted(settings)}: {e}") from None
 
 
 def rotation_net(*, encoder: str = "resnet20", num_classes: int = 10, dtype=jnp.float32,
                  **encoder_settings) -> RotationNet:
   del num_classes  # the dataset's classes; the rotation head always has 4
-  return RotationNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=4,
-                     dtype=dtype)
+  return PretextNet(encoder=backbone(encoder, dtype, encoder_settings), num_classes=4,
+                    head_name="rotation_head", dtype=dtype)
 
 
 def simclr_net(*, encoder: str = "resnet20", num_classes: int = 10, dtype=jnp.float32,
                proj_dim: int = 128, proj_hidden: int = 0, head_bn: bool = False,
                **encoder_settings) -> SimCLRNet:
   del num_classes  # the dataset's classes; the output is the projection
-  return SimCLRNet(encoder=_encoder(encoder, dtype, encoder_settings), num_classes=proj_dim,
+  return SimCLRNet(encoder=backbone(encoder, dtype, encoder_settings), num_classes=proj_dim,
                    hidden=proj_hidden, head_bn=head_bn, dtype=dtype)
 
 
