@@ -99,7 +99,7 @@ def _max_pool_slices_bwd(window, strides, pads, residuals, g):
   xp = _pad_spatial(x, -jnp.inf, pads)
   views = _window_views(xp, window, strides, y.shape[1:3])
   # The first offset (row-major) whose value is the window's maximum takes the gradient.
-  first = jnp.full(y.shape, len(views), jnp.int32)
+  first = jnp.full(y.shape, len(views), jnp.int8 if len(views) < 127 else jnp.int32)
   for k in reversed(range(len(views))):
     first = jnp.where(views[k] == y, k, first)
   (sh, sw), (oh, ow) = strides, y.shape[1:3]
