@@ -113,10 +113,12 @@ def _cpu_lowered_flops(make_step, state, batch) -> float:
 
   try:
     cpu = jax.devices("cpu")[:1]
-  except RuntimeError:  # JAX_PLATFORMS excludes cpu
+    abstract = lambda tree: jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), tree)
+    return _lowered_flops(make_step(make_mesh(cpu)).lower(abstract(state), abstract(batch)))
+  except Exception as e:  # noqa: BLE001 - no CPU backend (JAX_PLATFORMS), or it cannot lower
+    # A FLOP count is not worth a failed benchmark: say why on stderr, report the others.
+    print(f"jaxvision bench: no CPU FLOP count ({type(e).__name__}: {e})"[:500], file=sys.stderr)
     return 0.0
-  abstract = lambda tree: jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), tree)
-  return _lowered_flops(make_step(make_mesh(cpu)).lower(abstract(state), abstract(batch)))
 
 
 def step_flops(compiled, lowered, num_devices: int, cpu_count) -> tuple[float, str, dict]:
