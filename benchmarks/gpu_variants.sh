@@ -103,7 +103,7 @@ run vit_cudnn_fused_xf 100 35 "$VIT_XLA_FLAGS" "${JAX[@]}" "${VIT[@]}" \
     --model-setting fused_qkv=True
 run torch_vit_base 100 45 "" "$PYTHON" benchmarks/torch_reference.py --model vit_base \
     "${COMMON[@]}"
-run torch_resnet50 150 80 "" "$PYTHON" benchmarks/torch_reference.py --model resnet50 \
+run torch_resnet50 130 105 "" "$PYTHON" benchmarks/torch_reference.py --model resnet50 \
     "${COMMON[@]}"
 
 echo
