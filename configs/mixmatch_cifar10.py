@@ -11,8 +11,9 @@ at 250 labels).
 
 The paper's hyperparameters: K=2 augmentations (flip + crop with 4-pixel reflection-free
 padding here), T=0.5, alpha=0.75, lambda_u=75 ramped up linearly over the first 16,384
-steps (16 "kimg" epochs of 1024 steps), Adam lr 0.002, weight decay 0.0004 per step
-(decoupled: adamw with weight_decay * lr = 0.0004), EMA decay 0.999 for evaluation, batch 64
+steps (16 "kimg" epochs of 1024 steps), Adam lr 0.002, weight decay 0.02 * lr = 4e-5 per step
+(decoupled: adamw with weight_decay * lr; the PyTorch reference YU1ut/MixMatch-pytorch
+multiplies the weights by 1 - 0.02 * lr each step), EMA decay 0.999 for evaluation, batch 64
 labeled + 64 unlabeled, 1024 epochs of 1024 steps. Labels: 25 or 400 per class (arg 250 or
 4000) chosen by semi.split_seed, balanced as the paper's splits.
 """
@@ -39,13 +40,14 @@ def get_config(arg=None):
       "num_augment": 2, "audit_dir": ""})
   config.objective = "mixmatch"
   config.mixmatch = ml_collections.ConfigDict({
-      "temperature": 0.5, "alpha": 0.75, "lambda_u": 75.0, "rampup_steps": 16384})
+      "temperature": 0.5, "alpha": 0.75, "lambda_u": 75.0, "rampup_steps": 16384,
+      "guess_updates_bn": True})
   config.batch_size = 64
   config.eval_batch_size = 1000
   config.num_train_steps = 1024 * 1024
   config.optimizer = "adamw"
   config.learning_rate = 0.002
-  config.weight_decay = 0.2
+  config.weight_decay = 0.02  # adamw: lr * wd = 4e-5 per step, the references'
   config.schedule = "constant"
   config.ema_decay = 0.999
   config.log_every_steps = 1024

@@ -1,6 +1,7 @@
 """Tri-Net and MixMatch pieces against hand computations and numpy (tests/test_losses_consistency.py
 covers sharpen, mixup, the MixMatch losses, the ramp-up, EMA and the agreement rule)."""
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -136,3 +137,39 @@ def test_mixmatch_loss_runs_and_lambda_ramps():
   assert float(loss) == pytest.approx(
       float(metrics["loss_x"]) + 37.5 * float(metrics["loss_u"]), rel=1e-5)
   assert all(np.isfinite(g).all() for g in jax.tree.leaves(grads))
+
+
+class _BNFirst(nn.Module):
+  """Batch norm straight on the pixels, then a linear classifier: the running mean of its
+  first layer is a closed form of the batch."""
+  num_classes: int = 3
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False):
+    x = nn.BatchNorm(use_running_average=not train, momentum=0.9, name="bn")(x)
+    return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))
+
+
+@pytest.mark.parametrize("guess_updates_bn", [True, False])
+def test_mixmatch_running_mean_sees_clean_views_then_the_mixed_batch(guess_updates_bn):
+  # MixUp is a convex combination with one lambda and a permutation, so the mixed batch
+  # [X'; U'] has the channel mean of concat(X, U). With the guess's update kept (YU1ut):
+  # r = 0.9 * (0.9 * r0 + 0.1 * mean(U)) + 0.1 * mean(X, U); without (google-research):
+  # r = 0.9 * r0 + 0.1 * mean(X, U).
+  model = _BNFirst()
+  rng = np.random.default_rng(3)
+  x = rng.normal(1.0, 1.0, size=(4, 2, 2, 2)).astype(np.float32)
+  u = rng.normal(-2.0, 1.0, size=(4, 2, 2, 2, 2)).astype(np.float32)
+  variables = model.init(jax.random.key(0), jnp.asarray(x))
+  r0 = np.asarray(variables["batch_stats"]["bn"]["mean"])
+  batch = {"image": jnp.asarray(x), "label": jnp.array([0, 1, 2, 0]),
+           "unlabeled_image": jnp.asarray(u), "step": jnp.zeros((4,), jnp.int32)}
+  obj = MixMatch(model=model, rampup_steps=10, guess_updates_bn=guess_updates_bn)
+  _, (_, new_state) = obj.loss_fn(variables["params"], {"batch_stats": variables["batch_stats"]},
+                                  batch, jax.random.key(1))
+  u_flat = u.reshape(-1, 2, 2, 2)
+  mean_u = u_flat.mean(axis=(0, 1, 2))
+  mean_all = np.concatenate([x, u_flat]).mean(axis=(0, 1, 2))
+  before_mixed = 0.9 * r0 + 0.1 * mean_u if guess_updates_bn else r0
+  np.testing.assert_allclose(new_state["batch_stats"]["bn"]["mean"],
+                             0.9 * before_mixed + 0.1 * mean_all, rtol=1e-5, atol=1e-6)

@@ -11,10 +11,14 @@ Weight decay and the EMA of the parameters used for evaluation are the optimiser
 loop's (config.weight_decay with adamw, config.ema_decay), not this file's.
 
 Batch norm: the guesses are computed with batch statistics over all B * mu * K unlabeled
-views together, and their running-average update is discarded; the training forward is ONE
-call on the concatenation [X'; U'] (B + B * mu * K rows), so its statistics -- and the one
-running-average update per step -- come from the mixed batch as a whole, in which labeled and
-unlabeled images are already blended by MixUp. No part of the batch is normalised on its own.
+views together; the training forward is ONE call on the concatenation [X'; U'] (B + B * mu * K
+rows), so its statistics come from the mixed batch as a whole, in which labeled and unlabeled
+images are already blended by MixUp. No part of the batch is normalised on its own. The
+running averages (what evaluation uses) are updated by both calls, clean views first, then the
+mixed batch, as in the PyTorch reference (YU1ut/MixMatch-pytorch, where every train-mode call
+updates them): test images are clean, and averages of mixed images alone (google-research
+skips the guess's update, `mixmatch.guess_updates_bn=False`) have a lower variance than clean
+ones.
 (The reference implementations call the model on separate labeled/unlabeled chunks and
 "interleave" them so each chunk is representative of the whole; that works around per-call
 statistics on several GPUs. Under jit the whole batch is one call, and BN statistics are
@@ -40,7 +44,8 @@ def _settings(config):
   get = m.get if hasattr(m, "get") else (lambda k, d=None: d)
   return dict(temperature=float(get("temperature", 0.5)), alpha=float(get("alpha", 0.75)),
               lambda_u=float(get("lambda_u", 75.0)),
-              rampup_steps=int(get("rampup_steps", 16384)))
+              rampup_steps=int(get("rampup_steps", 16384)),
+              guess_updates_bn=bool(get("guess_updates_bn", True)))
 
 
 def guess_labels(probs_views, *, temperature: float):
@@ -57,6 +62,7 @@ class MixMatch:
   lambda_u: float = 75.0
   rampup_steps: int = 16384
   num_augment: int = 2
+  guess_updates_bn: bool = True
 
   train_stream = "mixmatch"
   evaluation = "classification"
@@ -77,8 +83,8 @@ class MixMatch:
     u_flat = u.reshape(b * k, *u.shape[2:])
     lam_rng, perm_rng, guess_rng, drop_rng = jax.random.split(rng, 4)
 
-    # 1. Guess: one call over all unlabeled views; its BN state update is thrown away.
-    guess_out, _ = apply_model(self.model, params, model_state, u_flat, train=True,
+    # 1. Guess: one call over all unlabeled views (batch statistics of the clean views).
+    guess_out, guess_state = apply_model(self.model, params, model_state, u_flat, train=True,
                                rng=guess_rng)
     probs = jax.nn.softmax(split_aux(guess_out)[0].astype(jnp.float32), axis=-1)
     # Rows of u are [example 0: views 0..K-1 of its mu images, ...]; the stream lays the mu
@@ -96,7 +102,10 @@ class MixMatch:
     mixed_x, mixed_y = losses.mixup(all_x, all_y, all_x[perm], all_y[perm], lam=lam)
 
     # 3. One training forward over [X'; U'] (see the module docstring on batch norm).
-    out, new_state = apply_model(self.model, params, model_state, mixed_x.astype(x.dtype),
+    # Train-mode BN normalises with batch statistics, so which running averages go in changes
+    # only the averages that come out.
+    running = guess_state if self.guess_updates_bn else model_state
+    out, new_state = apply_model(self.model, params, running, mixed_x.astype(x.dtype),
                                  train=True, rng=drop_rng)
     logits = split_aux(out)[0]
     loss_x, loss_u = losses.mixmatch_losses(logits[:b], mixed_y[:b], logits[b:], mixed_y[b:])
