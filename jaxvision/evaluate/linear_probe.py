@@ -60,7 +60,7 @@ def _fit(x, y, l2, *, num_classes: int, max_iter: int, tol):
   def keep_going(carry):
     _, state = carry
     count = otu.tree_get(state, "count")
-    grad_norm = otu.tree_l2_norm(otu.tree_get(state, "grad"))
+    grad_norm = otu.tree_norm(otu.tree_get(state, "grad"))  # L2; tree_l2_norm is deprecated
     return (count == 0) | ((count < max_iter) & (grad_norm >= tol))
 
   init = {"w": jnp.zeros((x.shape[1], num_classes), jnp.float32),
