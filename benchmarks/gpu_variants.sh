@@ -10,6 +10,7 @@
 #                        flash attention (models/vit.py attention_impl='cudnn')
 #   2 resnet_slices      resnet50, the stem max pool without select-and-scatter
 #                        (layers.max_pool impl='slices': same values and gradient routing)
+#   2b resnet_slices_fastvar  2 with one-pass batch-norm variance (norm='batch_fast')
 #   3 vit_cudnn_fused    1 plus one q/k/v matmul (fused_qkv=True, the same parameters)
 #   4 resnet_slices_xf   2 under $RESNET_XLA_FLAGS
 #   5 vit_cudnn_fused_xf 3 under $VIT_XLA_FLAGS
@@ -97,6 +98,7 @@ RESNET=(--model resnet50 --model-setting pool_impl=slices)
 
 run vit_cudnn 100 35 "" "${JAX[@]}" "${VIT[@]}"
 run resnet_slices 100 35 "" "${JAX[@]}" "${RESNET[@]}"
+run resnet_slices_fastvar 100 35 "" "${JAX[@]}" "${RESNET[@]}" --model-setting norm=batch_fast
 run vit_cudnn_fused 100 35 "" "${JAX[@]}" "${VIT[@]}" --model-setting fused_qkv=True
 run resnet_slices_xf 100 35 "$RESNET_XLA_FLAGS" "${JAX[@]}" "${RESNET[@]}"
 run vit_cudnn_fused_xf 100 35 "$VIT_XLA_FLAGS" "${JAX[@]}" "${VIT[@]}" \
