@@ -23,7 +23,8 @@ def _init(model, shape):
 @pytest.mark.parametrize("name,shape,head,removed", [
     ("resnet20", (32, 32, 3), "fc", 64 * 10 + 10),
     ("nin", (32, 32, 3), "block3_cccp2", 192 * 10 + 10),
-    ("lenet5", (32, 32, 1), "output", 84 * 10 + 10)])
+    ("lenet5", (32, 32, 1), "output", 84 * 10 + 10),
+    ("alexnet", (224, 224, 3), "classifier_6", 4096 * 1000 + 1000)])
 def test_head_false_drops_exactly_the_classifier(name, shape, head, removed):
   count = lambda m: sum(x.size for x in jax.tree.leaves(jax.eval_shape(
       lambda: _init(m, shape))["params"]))
@@ -31,7 +32,9 @@ def test_head_false_drops_exactly_the_classifier(name, shape, head, removed):
   assert count(get_model(name)) - count(get_model(name, head=False)) == removed
 
 
-@pytest.mark.parametrize("name,shape,head", [("resnet20", (8, 8, 3), "fc")])
+@pytest.mark.parametrize("name,shape,head", [
+    ("resnet20", (8, 8, 3), "fc"),
+    ("alexnet", (64, 64, 3), "classifier_6")])
 def test_head_false_returns_what_the_classifier_reads(name, shape, head):
   kw = {"stages": (1, 1, 1)} if name == "resnet20" else {}
   full, trunk = get_model(name, **kw), get_model(name, head=False, **kw)

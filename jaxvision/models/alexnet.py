@@ -28,6 +28,9 @@ class AlexNet(nn.Module):
   hidden: int = 4096
   dropout_rate: float = 0.5
   dense_eval: bool = False
+  # False: return the fc7 activations (after ReLU; 4096 wide) and hold no classifier_6, the
+  # features an SSL wrapper's encoder and a linear probe read.
+  head: bool = True
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -54,8 +57,9 @@ class AlexNet(nn.Module):
       x = fc6(dropout(layers.adaptive_avg_pool(x, 6)))
     x = dropout(nn.relu(x))
     x = nn.relu(dense(self.hidden, name="classifier_4")(x))
-    x = dense(self.num_classes, name="classifier_6")(x)
-    if self.dense_eval:  # Average the class-score map over positions.
+    if self.head:
+      x = dense(self.num_classes, name="classifier_6")(x)
+    if self.dense_eval:  # Average the class-score (or feature) map over positions.
       x = jnp.mean(x, axis=(1, 2))
     return x
 
