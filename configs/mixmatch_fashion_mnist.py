@@ -4,19 +4,22 @@
   apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
   jaxvision train --config configs/mixmatch_fashion_mnist.py --workdir runs/mixmatch_fmnist
 
-Hardware: 2-core CPU shared with other jobs (load average 9-15). Result: test accuracy
-0.6936 on the full 10,000-image test split (0.6959 at step 600, 0.7185 at 1200) in 24.8
-minutes, one seed: 9.7 points BELOW the supervised baseline (0.7910), so the issue's floor
-(baseline + 5) is missed by 14.7 points. 1,800 steps are 0.17% of the paper's 2^20 and the
-net has 5% of WRN-28-2's parameters: the mixed labeled loss was still 1.03 at the end
-(underfitting), and the constant rate of the paper's recipe gets none of the annealing the
-baseline's cosine schedule gets (results/semi_compare/).
+Hardware: this 2-core CPU, alone but for a few short test runs and a pip install. Result:
+test accuracy 0.8397 on the full 10,000-image test split (0.7958 at step 2500, 0.8057 at
+5000, 0.8343 at 7500) in 28.6 minutes (6.2 steps/s), one seed: +4.81 points over the
+supervised baseline (0.7916), so the issue's floor (baseline + 5) is MISSED by 0.19 points.
+Shorter runs of the same recipe: 8000 steps 0.8375, 6000 steps (guess BN discarded) 0.8353
+(results/semi_compare/). The mixed labeled loss is still ~0.7 at the end (the supervised
+baseline fits its 400 images to ~0.06): ResNet-8 is 5% of WRN-28-2 and 10,000 steps are 1%
+of the paper's 2^20.
 
-The paper's recipe (K=2, T=0.5, alpha=0.75, lambda_u=75, Adam lr 0.002, weight decay 0.0004
-per step, EMA of the weights for evaluation) on the comparison's ResNet-8 at 28x28, with the
-schedule shrunk to a laptop: batch 32 labeled + 32 unlabeled (x2 views), lambda_u ramped over
-the first third of the run instead of 16,384 steps, EMA decay 0.99 instead of 0.999 (an
-average over ~100 steps: with a few thousand steps 0.999 would still hold the early weights).
+The paper's recipe (K=2, T=0.5, alpha=0.75, lambda_u=75, Adam lr 0.002, weight decay
+0.02 * lr per step as the PyTorch reference applies it, EMA of the weights for evaluation)
+on the comparison's ResNet-8 at 28x28, shrunk to a laptop: batch 32 labeled + 32 unlabeled
+(x2 views), lambda_u ramped over the first 2,500 steps instead of 16,384, a cosine decay of
+the rate (the paper's constant rate is for its 2^20 steps; with 1% of them annealing is
+worth several points), EMA decay 0.999. Batch norm: the guess's clean views and then the
+mixed batch update the running averages (see jaxvision/objectives/mixmatch.py).
 """
 
 import ml_collections
@@ -45,18 +48,19 @@ def get_config(arg=None):
   config.model.stages = (1, 1, 1)
   config.objective = "mixmatch"
   config.mixmatch = ml_collections.ConfigDict({
-      "temperature": 0.5, "alpha": 0.75, "lambda_u": 75.0, "rampup_steps": 600})
+      "temperature": 0.5, "alpha": 0.75, "lambda_u": 75.0, "rampup_steps": 2500,
+      "guess_updates_bn": True})
   config.batch_size = 32
   config.eval_batch_size = 1000
-  config.num_train_steps = 1800
+  config.num_train_steps = 10000
   config.optimizer = "adamw"
   config.learning_rate = 0.002
-  config.weight_decay = 0.2  # adamw decays by lr * wd = 0.0004 per step (the paper's)
-  config.schedule = "constant"
-  config.ema_decay = 0.99
-  config.log_every_steps = 50
-  config.eval_every_steps = 600
-  config.checkpoint_every_steps = 200
+  config.weight_decay = 0.02  # adamw decays by lr * wd: 4e-5 per step at the start (the reference's)
+  config.schedule = "cosine"  # see the docstring: the paper's constant rate needs its 2^20 steps
+  config.ema_decay = 0.999
+  config.log_every_steps = 200
+  config.eval_every_steps = 2500
+  config.checkpoint_every_steps = 1000
   if arg == "runlocal":
     config.num_train_steps = 10
     config.mixmatch.rampup_steps = 5
