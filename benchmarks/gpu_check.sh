@@ -20,42 +20,9 @@ set -u
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
 MODELS=${MODELS:-"resnet50 vit_base"}
-BATCH=${BATCH:-256}
-IMAGE_SIZE=${IMAGE_SIZE:-224}
-DTYPE=${DTYPE:-bfloat16}
-STEPS=${STEPS:-20}
-NUM_CLASSES=${NUM_CLASSES:-1000}
 BUDGET=${BUDGET:-440}
 RUN_TIMEOUT=${RUN_TIMEOUT:-200}
-RESULTS=${OUT:-$(mktemp -d)}
-mkdir -p "$RESULTS"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-1}
-START=$(date +%s)
-
-left() { echo $(( BUDGET - ($(date +%s) - START) )); }
-
-# run NAME COMMAND...: stdout's last line (JSON) -> $RESULTS/NAME.json, stderr -> NAME.log.
-run() {
-  local name=$1; shift
-  local t; t=$(left)
-  (( t > RUN_TIMEOUT )) && t=$RUN_TIMEOUT
-  if (( t < 30 )); then
-    echo "[$name] skipped: ${t}s left of the ${BUDGET}s budget" | tee "$RESULTS/$name.log"
-    return 1
-  fi
-  echo "[$name] $(date +%T) timeout ${t}s: $*"
-  timeout "$t" "$@" > "$RESULTS/$name.out" 2> "$RESULTS/$name.log"
-  local rc=$?
-  if (( rc == 0 )); then
-    tail -n 1 "$RESULTS/$name.out" > "$RESULTS/$name.json"
-    echo "[$name] done in $(( $(date +%s) - START ))s total"
-  else
-    echo "[$name] FAILED (exit $rc$( ((rc == 124)) && echo ', timed out')); last log lines:"
-    tail -n 5 "$RESULTS/$name.log" | sed 's/^/    /'
-  fi
-  return $rc
-}
+. benchmarks/budgeted_runs.sh
 
 echo "== gpu_check: $(date -u +%FT%TZ) models=[$MODELS] batch=$BATCH size=$IMAGE_SIZE" \
      "dtype=$DTYPE steps=$STEPS budget=${BUDGET}s results=$RESULTS"
@@ -77,10 +44,12 @@ for model in $MODELS; do
     echo "[$model] skipped: jaxvision.models has no '$model' yet" | tee "$RESULTS/skip_$model.log"
     continue
   fi
-  run "jaxvision_$model" "$PYTHON" -m jaxvision.bench --model "$model" "${COMMON[@]}"
-  if ! run "torch_$model" "$PYTHON" benchmarks/torch_reference.py --model "$model" "${COMMON[@]}"; then
-    run "torch_eager_$model" "$PYTHON" benchmarks/torch_reference.py --model "$model" \
-        "${COMMON[@]}" --no-compile
+  run "jaxvision_$model" "$RUN_TIMEOUT" 30 - "$PYTHON" -m jaxvision.bench --model "$model" \
+      "${COMMON[@]}"
+  if ! run "torch_$model" "$RUN_TIMEOUT" 30 - "$PYTHON" benchmarks/torch_reference.py \
+      --model "$model" "${COMMON[@]}"; then
+    run "torch_eager_$model" "$RUN_TIMEOUT" 30 - "$PYTHON" benchmarks/torch_reference.py \
+        --model "$model" "${COMMON[@]}" --no-compile
   fi
 done
 

@@ -28,12 +28,6 @@
 # Raw JSON and logs go to $OUT (or a temporary folder).
 set -u
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-BATCH=${BATCH:-256}
-IMAGE_SIZE=${IMAGE_SIZE:-224}
-DTYPE=${DTYPE:-bfloat16}
-STEPS=${STEPS:-20}
-NUM_CLASSES=${NUM_CLASSES:-1000}
 BUDGET=${BUDGET:-380}
 VIT_ATTENTION=${VIT_ATTENTION:-cudnn}
 # Flag names checked against jaxlib 0.11.2 (an unknown flag aborts at backend start).
@@ -45,39 +39,7 @@ RESNET_XLA_FLAGS=${RESNET_XLA_FLAGS:-"--xla_gpu_enable_latency_hiding_scheduler=
 VIT_XLA_FLAGS=${VIT_XLA_FLAGS:-"--xla_gpu_enable_triton_gemm=false --xla_gpu_enable_cudnn_layer_norm=true"}
 TORCH_RESNET50_IPS=${TORCH_RESNET50_IPS:-6497.3}
 TORCH_VIT_BASE_IPS=${TORCH_VIT_BASE_IPS:-3432.4}
-RESULTS=${OUT:-$(mktemp -d)}
-mkdir -p "$RESULTS"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-1}
-START=$(date +%s)
-ORDER=()
-
-left() { echo $(( BUDGET - ($(date +%s) - START) )); }
-
-# run NAME TIMEOUT MIN_LEFT XLA_FLAGS COMMAND...: stdout's last line -> NAME.json, stderr ->
-# NAME.log; XLA_FLAGS applies to this run only.
-run() {
-  local name=$1 limit=$2 min=$3 flags=$4; shift 4
-  ORDER+=("$name")
-  local t; t=$(left)
-  (( t > limit )) && t=$limit
-  if (( t < min )); then
-    echo "[$name] skipped: ${t}s left of the ${BUDGET}s budget (needs ${min}s)" \
-      | tee "$RESULTS/$name.log"
-    return 1
-  fi
-  echo "[$name] $(date +%T) timeout ${t}s${flags:+ XLA_FLAGS='$flags'}: $*"
-  XLA_FLAGS="$flags" timeout "$t" "$@" > "$RESULTS/$name.out" 2> "$RESULTS/$name.log"
-  local rc=$?
-  if (( rc == 0 )); then
-    tail -n 1 "$RESULTS/$name.out" > "$RESULTS/$name.json"
-    echo "[$name] done in $(( $(date +%s) - START ))s total"
-  else
-    echo "[$name] FAILED (exit $rc$( ((rc == 124)) && echo ', timed out')); last log lines:"
-    tail -n 5 "$RESULTS/$name.log" | cut -c1-300 | sed 's/^/    /'
-  fi
-  return $rc
-}
+. benchmarks/budgeted_runs.sh
 
 echo "== gpu_variants: $(date -u +%FT%TZ) batch=$BATCH size=$IMAGE_SIZE dtype=$DTYPE" \
      "steps=$STEPS budget=${BUDGET}s results=$RESULTS"
@@ -127,7 +89,7 @@ for model in torch:
   r = load(f"torch_{model}")
   if r:
     torch[model] = (r["images_per_s"], "")
-head = (f"{'run':<20}{'model':<10}{'settings [XLA_FLAGS]':<52}{'compile s':>10}{'step ms':>9}"
+head = (f"{'run':<23}{'model':<10}{'settings [XLA_FLAGS]':<52}{'compile s':>10}{'step ms':>9}"
         f"{'images/s':>10}{'TFLOP/s':>9}{'MFU':>7}{'vs torch':>10}")
 print(head)
 print("-" * len(head))
@@ -135,7 +97,7 @@ flag_sets = {}
 for name in names:
   r = load(name)
   if r is None:
-    print(f"{name:<20}no result (see {os.path.join(results, name + '.log')})")
+    print(f"{name:<23}no result (see {os.path.join(results, name + '.log')})")
     continue
   label = r["framework"]
   if r["framework"] == "jaxvision":
@@ -147,7 +109,7 @@ for name in names:
     ips, mark = torch[r["model"]]
     ratio = f"{r['images_per_s'] / ips:.3f}{mark}"
   mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
-  print(f"{name:<20}{r['model']:<10}{label[:51]:<52}{r['compile_s']:>10.1f}{r['step_ms']:>9.2f}"
+  print(f"{name:<23}{r['model']:<10}{label[:51]:<52}{r['compile_s']:>10.1f}{r['step_ms']:>9.2f}"
         f"{r['images_per_s']:>10.1f}{r['tflops_per_s']:>9.2f}{mfu:>7}{ratio:>10}")
 for flags, number in flag_sets.items():
   print(f"F{number}: XLA_FLAGS='{flags}'")
