@@ -92,13 +92,24 @@ def check_augment(ops):
                     "the whole image, so use at most one of them")
 
 
+def checked_crop_scale(scale, key: str) -> tuple[float, float]:
+  """A random-resized-crop area range as (min, max), or a one-line error naming `key`."""
+  lo, hi = tuple(scale)
+  if not 0.0 < lo <= hi <= 1.0:
+    raise UserError(f"{key}={(lo, hi)} must satisfy 0 < min <= max <= 1")
+  return lo, hi
+
+
+def data_crop_scale(data_config) -> tuple[float, float]:
+  """data.crop_scale; Inception's 0.08-1 for a data config made before the key existed."""
+  return checked_crop_scale(data_config.get("crop_scale", (0.08, 1.0)), "data.crop_scale")
+
+
 def check_data_config(data_config):
   """Every data.* mistake this module can see, before tf.data traces anything."""
   ops = tuple(data_config.augment)
   check_augment(ops)
-  lo, hi = tuple(data_config.get("crop_scale", (0.08, 1.0)))
-  if not 0 < lo <= hi <= 1:
-    raise UserError(f"data.crop_scale={(lo, hi)} must satisfy 0 < min <= max <= 1")
+  data_crop_scale(data_config)
   if data_config.resize not in RESIZE_METHODS:
     raise UserError(f"unknown data.resize {data_config.resize!r}; "
                     f"use {', '.join(RESIZE_METHODS)}")
@@ -130,8 +141,7 @@ def single_view(data_config, *, train: bool):
                                                  padding=data_config.crop_padding)
       elif op == "random_resized_crop":
         image = augment.random_resized_crop(image, op_seed, size=data_config.image_size,
-                                            scale=tuple(data_config.get("crop_scale",
-                                                                        (0.08, 1.0))))
+                                            scale=data_crop_scale(data_config))
       elif op == "alexnet_crop":
         image = alexnet_crop(image, op_seed, data_config)
       elif op == "multiscale":
@@ -240,9 +250,7 @@ def two_view(data_config, *, crop_scale=(0.08, 1.0), strength: float = 1.0,
   """
   if blur not in BLUR_CHOICES:
     raise UserError(f"simclr.blur={blur!r}; use one of {', '.join(BLUR_CHOICES)}")
-  lo, hi = tuple(crop_scale)
-  if not 0.0 < lo <= hi <= 1.0:
-    raise UserError(f"simclr.crop_scale={tuple(crop_scale)} must satisfy 0 < min <= max <= 1")
+  lo, hi = checked_crop_scale(crop_scale, "simclr.crop_scale")
   if strength < 0:
     raise UserError(f"simclr.color_strength must be >= 0, got {strength}")
   size = data_config.image_size

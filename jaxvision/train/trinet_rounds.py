@@ -139,14 +139,15 @@ def pseudo_label_round(probs, mc_probs_fn, sigma_t, s):
   return edited
 
 
-def _train(config, workdir, path, steps, start):
+def _train(config, workdir, path, steps, start, restart_schedule):
   """One round: resume WORKDIR's checkpoint and train on `path` up to step `steps`; with
-  trinet.restart_schedule the learning-rate schedule runs over this round's steps alone."""
+  restart_schedule (trinet.restart_schedule) the learning-rate schedule runs over this
+  round's steps alone, from `start`."""
   cfg = copy.deepcopy(config)
   with cfg.unlocked():
     cfg.trinet.round_file = path
     cfg.num_train_steps = steps
-    if settings(config)["restart_schedule"]:
+    if restart_schedule:
       cfg.schedule_start_step = start
   return loop.train_and_evaluate(cfg, workdir)
 
@@ -177,7 +178,7 @@ def run_rounds(config, workdir: str) -> dict:
   if not os.path.isfile(path):
     semi.write_round_file(path, labeled, *smeared_round(hidden[labeled], c, s, config.seed, 0))
     _log(workdir, {"round": 0, "kind": "init: output smearing", "labeled": len(labeled)})
-  final = _train(config, workdir, path, s["init_steps"], 0)
+  final = _train(config, workdir, path, s["init_steps"], 0, s["restart_schedule"])
   eye = np.eye(c, dtype=np.float32)
   for r, pool_size, fine_tune, sigma_t in schedule(s, len(unlabeled)):
     path = round_path(workdir, r)
@@ -219,7 +220,8 @@ def run_rounds(config, workdir: str) -> dict:
                               np.concatenate(weights))
         record["seconds"] = round(time.time() - start, 1)
         _log(workdir, record)
-    final = _train(config, workdir, path, steps, steps - s["steps_per_round"])
+    final = _train(config, workdir, path, steps, steps - s["steps_per_round"],
+                   s["restart_schedule"])
   return final
 
 
