@@ -124,3 +124,25 @@ def test_trinet_round_stream_has_targets_not_labels(tmp_path):
     c.trinet.round_file = str(tmp_path / "missing.npz")
     semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
                              process_index=0, process_count=1)
+
+
+def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
+  source = _source("toy_trinet_pi")
+  path = str(tmp_path / "round.npz")
+  targets = np.eye(CLASSES, dtype=np.float32)[[0, 1, 2]][:, None].repeat(3, 1)
+  semi.write_round_file(path, np.array([5, 1, 30]), targets, np.ones((3, 3), np.float32))
+  c = _config()  # unlabeled_ratio 2, num_augment 2
+  c.trinet = ml_collections.ConfigDict({"round_file": path, "pi_weight": 1.0})
+  _, unlabeled = semi.split_indices(source, c)
+  batch = next(semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=7,
+                                        process_index=0, process_count=1))
+  assert set(batch) == {"image", "targets", "weights", "unlabeled_image", "step"}
+  assert batch["unlabeled_image"].shape == (3, 4, 8, 8, 1)  # mu * K = 4 views per row
+  np.testing.assert_array_equal(batch["step"], [7, 7, 7])
+  ids = np.rint(batch["unlabeled_image"][..., 0, 0, 0]).astype(int)   # (3, 4)
+  assert set(ids.ravel()) <= set(unlabeled.tolist())                  # from U only
+  np.testing.assert_array_equal(ids[:, 0::2], ids[:, 1::2])  # views of one image side by side
+  c.semi.num_augment = 3
+  with pytest.raises(UserError, match="num_augment=2"):
+    semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
+                             process_index=0, process_count=1)

@@ -173,3 +173,54 @@ def test_mixmatch_running_mean_sees_clean_views_then_the_mixed_batch(guess_updat
   before_mixed = 0.9 * r0 + 0.1 * mean_u if guess_updates_bn else r0
   np.testing.assert_allclose(new_state["batch_stats"]["bn"]["mean"],
                              0.9 * before_mixed + 0.1 * mean_all, rtol=1e-5, atol=1e-6)
+
+
+def test_pi_consistency_matches_numpy_and_both_passes_get_gradients():
+  rng = np.random.default_rng(4)
+  a = rng.normal(size=(6, 3, 5)).astype(np.float32)
+  b = rng.normal(size=(6, 3, 5)).astype(np.float32)
+  softmax = lambda z: np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+  # Laine & Aila's 1/C ||z - z~||^2, averaged over the examples (here 6 x 3 rows).
+  expect = np.mean(np.sum((softmax(a) - softmax(b)) ** 2, axis=-1) / 5)
+  np.testing.assert_allclose(consistency.pi_consistency(a, b), expect, rtol=1e-5)
+  assert float(consistency.pi_consistency(a, a)) == 0.0
+  ga, gb = jax.grad(consistency.pi_consistency, argnums=(0, 1))(jnp.asarray(a), jnp.asarray(b))
+  assert np.abs(ga).sum() > 0 and np.abs(gb).sum() > 0  # no stop_gradient on either pass
+
+
+def _trinet_pi_batch(views):
+  """A Tri-Net round batch of 2 examples plus 2 unlabeled images whose two views are given."""
+  rng = np.random.default_rng(5)
+  return {"image": jnp.asarray(rng.normal(size=(2, 4, 4, 1)), jnp.float32),
+          "targets": jnp.asarray(np.eye(3, dtype=np.float32)[[0, 1]][:, None].repeat(3, 1)),
+          "weights": jnp.ones((2, 3), jnp.float32),
+          "unlabeled_image": jnp.asarray(views, jnp.float32),
+          "step": jnp.full((2,), 5, jnp.int32)}
+
+
+def test_trinet_pi_term_pairs_the_two_views_of_each_image_and_ramps():
+  from jaxvision.objectives.trinet import TriNetObjective
+  model = TriNet(stages=(1, 1, 1), widths=(4, 4, 4), num_classes=3, dropout_rate=0.0)
+  rng = np.random.default_rng(6)
+  p, q = rng.normal(size=(2, 4, 4, 1)), rng.normal(size=(2, 4, 4, 1))
+  variables = model.init(jax.random.key(0), jnp.zeros((2, 4, 4, 1)))
+  params, state = variables["params"], {"batch_stats": variables["batch_stats"]}
+  obj = TriNetObjective(model=model, pi_weight=4.0, pi_rampup_steps=10)
+  # Rows of unlabeled_image are (image, 2 views): identical views cost nothing (no dropout),
+  # different ones do; and the weight is 4 * 5/10 at step 5.
+  same = np.stack([p, p], axis=1)
+  _, (m_same, _) = obj.loss_fn(params, state, _trinet_pi_batch(same), jax.random.key(1))
+  assert float(m_same["loss_pi"]) == pytest.approx(0.0, abs=1e-7)
+  differ = np.stack([p, q], axis=1)
+  loss, (m, _) = obj.loss_fn(params, state, _trinet_pi_batch(differ), jax.random.key(1))
+  assert float(m["loss_pi"]) > 1e-6
+  assert float(m["pi_weight"]) == pytest.approx(2.0)
+  plain = float(m["loss_head1"] + m["loss_head2"] + m["loss_head3"])
+  assert float(loss) == pytest.approx(plain + 2.0 * float(m["loss_pi"]), rel=1e-5)
+  # Without pi_weight the views are ignored: no Pi metrics, the loss is the heads' alone.
+  loss0, (m0, _) = TriNetObjective(model=model).loss_fn(params, state,
+                                                        _trinet_pi_batch(differ),
+                                                        jax.random.key(1))
+  assert "loss_pi" not in m0
+  assert float(loss0) == pytest.approx(float(m0["loss_head1"] + m0["loss_head2"]
+                                             + m0["loss_head3"]), rel=1e-6)

@@ -249,10 +249,14 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
 
   The examples are the round file's (config.trinet.round_file); their true labels are left
   out (keep_label=False), so pseudo-labeled examples carry only their pseudo-labels.
+  With trinet.pi_weight > 0 (Tri-Net + Pi) the batch also carries, as the MixMatch stream's,
+  'unlabeled_image' (B, mu * K, H, W, C): K weak views of B * mu images drawn from the whole
+  unlabeled set (no labels), and 'step' for the consistency ramp-up.
   """
   trinet = config.get("trinet") or {}
-  data = read_round_file(trinet.get("round_file", "") if hasattr(trinet, "get") else "")
-  labeled, _ = split_indices(source, config)
+  get = trinet.get if hasattr(trinet, "get") else (lambda k, d=None: d)
+  data = read_round_file(get("round_file", ""))
+  labeled, unlabeled = split_indices(source, config)
   _audit(source, config, labeled, process_index)
   subset = subset_source(source, data["index"], keep_label=False, tag="trinet_round",
                          extra={"targets": data["targets"], "weights": data["weights"]})
@@ -263,6 +267,18 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
                  example_seed)["image"]
     return {"image": image, "targets": example["targets"], "weights": example["weights"]}
 
-  return pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed,
-                                start_step=start_step, process_index=process_index,
-                                process_count=process_count)
+  common = dict(start_step=start_step, process_index=process_index,
+                process_count=process_count)
+  rounds = pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed, **common)
+  if not float(get("pi_weight", 0.0)) > 0:
+    return rounds
+  s = semi_settings(config)
+  mu, k = s["unlabeled_ratio"], s["num_augment"]
+  if mu < 1 or k != 2:
+    raise UserError(f"Tri-Net + Pi compares two views: set semi.num_augment=2 and "
+                    f"semi.unlabeled_ratio >= 1 (got {k} and {mu})")
+  unl = pipeline.train_batches(
+      subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
+      weak_views(config.data, k), local_batch=local_batch * mu,
+      seed=seed + UNLABELED_SEED_OFFSET, **common)
+  return _zip(rounds, unl, mu * k, start_step)

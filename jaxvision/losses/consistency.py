@@ -197,3 +197,22 @@ def stable_under_dropout(pass_predictions, labels, *, max_unstable_fraction: flo
   k = pass_predictions.shape[0]
   mismatches = jnp.sum(pass_predictions != labels[None, :], axis=0)
   return mismatches <= int(k * max_unstable_fraction + 1e-9)
+
+
+def pi_consistency(logits_a, logits_b):
+  """The Pi-model's consistency term (Laine & Aila 2017): squared distance of the softmax
+  outputs of two stochastic passes (two augmentations, fresh dropout) of the same inputs.
+
+  Averaged over examples *and* classes, the paper's 1/C ||z - z~||^2 per example and the
+  normalisation of mixmatch_losses' L_u, so weights carry over between the two. Both passes
+  keep their gradients, as in the Pi-model (no stop_gradient: neither pass is the teacher).
+
+  Args:
+    logits_a, logits_b: (..., C) logits of the two passes, same shape.
+
+  Returns:
+    float32 scalar.
+  """
+  pa = jax.nn.softmax(logits_a.astype(jnp.float32), axis=-1)
+  pb = jax.nn.softmax(logits_b.astype(jnp.float32), axis=-1)
+  return jnp.mean(jnp.square(pa - pb))

@@ -16,6 +16,16 @@ its set, summed over the heads. The shared module M_S receives the gradient of a
 terms: this is the paper's "M_S and M_v are fine-tuned on L and PL_v" for v = 1, 2, 3 done in
 one pass over the union of the three sets instead of three passes (a single forward of M_S
 per batch; each head still learns only from its own set).
+
+Tri-Net + Pi (trinet.pi_weight > 0): the paper also combines tri-net with the Pi-model
+(Laine & Aila 2017), whose consistency term is added to every step of every round: two weak
+views of unlabeled images (drawn from all of U, whatever the round's pseudo-labels) go through
+the net in train mode, and each head pays pi_weight * ramp(step) * the mean squared distance
+of its two softmax outputs (losses.pi_consistency), ramped linearly over
+trinet.pi_rampup_steps. The labeled/pseudo-labeled batch and the views are ONE forward, so
+batch norm sees them together, as MixMatch's mixed batch. How the paper weighted and ramped
+the term is not in the text we could read; these are the Pi-model's own form and MixMatch's
+linear ramp.
 """
 
 import dataclasses
@@ -24,6 +34,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxvision import losses
 from jaxvision.objectives.supervised import apply_model
 
 
@@ -46,24 +57,43 @@ def per_head_loss(logits, targets, weights):
 @dataclasses.dataclass(frozen=True)
 class TriNetObjective:
   model: nn.Module
+  pi_weight: float = 0.0
+  pi_rampup_steps: int = 0
 
   train_stream = "trinet_round"
   evaluation = "trinet_vote"
 
   @classmethod
   def from_config(cls, model, config):
-    del config
-    return cls(model=model)
+    t = config.get("trinet") or {}
+    get = t.get if hasattr(t, "get") else (lambda k, d=None: d)
+    return cls(model=model, pi_weight=float(get("pi_weight", 0.0)),
+               pi_rampup_steps=int(get("pi_rampup_steps", 0)))
 
   def loss_fn(self, params, model_state, batch, rng):
-    logits, new_state = apply_model(self.model, params, model_state, batch["image"],
-                                    train=True, rng=rng)
+    x = batch["image"]
+    b = x.shape[0]
+    u = batch.get("unlabeled_image") if self.pi_weight > 0 else None
+    if u is not None:  # (B, mu * 2, H, W, C): pairs of views, one forward with the batch
+      x = jnp.concatenate([x, u.reshape(-1, *u.shape[2:]).astype(x.dtype)])
+    out, new_state = apply_model(self.model, params, model_state, x, train=True, rng=rng)
+    logits = out[:b]
     loss, per_head = per_head_loss(logits, batch["targets"], batch["weights"])
+    metrics = {}
+    if u is not None:
+      pairs = out[b:].reshape(-1, 2, *out.shape[1:])           # (B * mu, 2, 3, C)
+      pi = sum(losses.pi_consistency(pairs[:, 0, v], pairs[:, 1, v])
+               for v in range(pairs.shape[2]))
+      step = batch["step"][0] if "step" in batch else 0
+      weight = self.pi_weight * losses.linear_rampup(
+          step, rampup_steps=self.pi_rampup_steps)
+      loss = loss + weight * pi
+      metrics.update(loss_pi=pi, pi_weight=weight)
     target_class = jnp.argmax(batch["targets"], axis=-1)
     correct = (jnp.argmax(logits, axis=-1) == target_class).astype(jnp.float32)
     w = batch["weights"].astype(jnp.float32)
-    metrics = {"loss": loss,
-               "fit_accuracy": jnp.sum(correct * w) / jnp.maximum(jnp.sum(w), 1.0)}
+    metrics.update(loss=loss,
+                   fit_accuracy=jnp.sum(correct * w) / jnp.maximum(jnp.sum(w), 1.0))
     for v in range(per_head.shape[0]):
       metrics[f"loss_head{v + 1}"] = per_head[v]
     return loss, (metrics, new_state)

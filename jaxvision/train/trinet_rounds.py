@@ -26,6 +26,8 @@ Settings in config.trinet (defaults: Tri-Net's as ModSSC's reimplementation read
 -- sigma0 0.95, sigma_os 0.25, sigma_decay 0.05, smearing std 0.05, pool 1000 * 2^t,
 diversity augmentation every 4 rounds, K = 6 dropout passes, at most 1/3 of them unstable;
 the paper's own text beyond its abstract could not be retrieved when this was written).
+trinet.pi_weight > 0 adds the Pi-model's consistency term to every step of every round
+(Tri-Net + Pi; jaxvision/objectives/trinet.py), ramped over trinet.pi_rampup_steps.
 
   python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
 """
@@ -50,7 +52,7 @@ from jaxvision.train.state import eval_params
 DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
                 sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
                 des_passes=6, des_max_unstable=1 / 3, predict_batch=1000,
-                restart_schedule=False)
+                restart_schedule=False, pi_weight=0.0, pi_rampup_steps=0)
 
 
 def settings(config) -> dict:
