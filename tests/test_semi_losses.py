@@ -224,3 +224,20 @@ def test_trinet_pi_term_pairs_the_two_views_of_each_image_and_ramps():
   assert "loss_pi" not in m0
   assert float(loss0) == pytest.approx(float(m0["loss_head1"] + m0["loss_head2"]
                                              + m0["loss_head3"]), rel=1e-6)
+
+
+def test_class_balanced_pseudo_labels_by_hand():
+  # 3 classes, uniform prior, count 3: one per class, the most confident agreeing example.
+  pj = np.array([[.9, .05, .05], [.97, .02, .01], [.1, .8, .1], [.2, .7, .1], [.1, .2, .7],
+                 [.99, .005, .005]], np.float32)
+  pk = np.array([[.9, .05, .05], [.95, .03, .02], [.2, .6, .2], [.1, .8, .1], [.6, .2, .2],
+                 [.01, .98, .01]], np.float32)
+  # agree: rows 0-3 (0, 0, 1, 1); row 4 (2 vs 0) and row 5 (0 vs 1) disagree.
+  labels, keep = trinet_rounds.class_balanced_pseudo_labels(pj, pk, count=3,
+                                                            prior=[1 / 3, 1 / 3, 1 / 3])
+  np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2, 0])
+  # class 0: row 1 (confidence 0.96) beats row 0 (0.9); class 1: row 3 (0.75) beats row 2 (0.7);
+  # class 2: nobody agrees, so its share stays unused.
+  np.testing.assert_array_equal(keep, [False, True, False, True, False, False])
+  _, keep = trinet_rounds.class_balanced_pseudo_labels(pj, pk, count=6, prior=[2, 1, 0])
+  np.testing.assert_array_equal(keep, [True, True, True, True, False, False])  # quotas 4, 2, 0

@@ -28,6 +28,8 @@ diversity augmentation every 4 rounds, K = 6 dropout passes, at most 1/3 of them
 the paper's own text beyond its abstract could not be retrieved when this was written).
 trinet.pi_weight > 0 adds the Pi-model's consistency term to every step of every round
 (Tri-Net + Pi; jaxvision/objectives/trinet.py), ramped over trinet.pi_rampup_steps.
+trinet.class_balance keeps each round's count but takes it per class in the labeled set's
+proportions (class_balanced_pseudo_labels; not in the paper, see there why).
 
   python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
 """
@@ -52,7 +54,8 @@ from jaxvision.train.state import eval_params
 DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
                 sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
                 des_passes=6, des_max_unstable=1 / 3, predict_batch=1000,
-                restart_schedule=False, pi_weight=0.0, pi_rampup_steps=0)
+                restart_schedule=False, pi_weight=0.0, pi_rampup_steps=0,
+                class_balance=False)
 
 
 def settings(config) -> dict:
@@ -119,12 +122,53 @@ def predict_pool(exp, state, images, s, *, dropout_passes=0, seed=0):
       for k in range(dropout_passes)])
 
 
-def pseudo_label_round(probs, mc_probs_fn, sigma_t, s):
-  """Per head v: (labels, keep mask over the pool) from heads j, h (agreement + DES)."""
+def class_balanced_pseudo_labels(probs_j, probs_k, *, count: int, prior):
+  """The same number of pseudo-labels as the threshold rule, chosen per class by the prior.
+
+  Why: at a fixed confidence threshold the easy classes fill the pseudo-labeled set and the
+  hard ones almost vanish (Fashion-MNIST, 400 labels, round 1: ~155 each of bags and
+  sneakers, 3 shirts), so fine-tuning on it teaches the heads that the hard classes are rare.
+  Co-training (Blum & Mitchell 1998) adds examples per class in the labeled data's
+  proportions; this does that with Tri-Net's count: class c gets round(count * prior_c) of
+  the examples on which heads j and k agree, the most confident first (confidence as in
+  losses.agreement_pseudo_labels), or all of them if fewer agree. Not in the Tri-Net paper
+  (trinet.class_balance switches it on; it runs between rounds, on numpy).
+
+  Args:
+    probs_j, probs_k: (N, C) probabilities of the two other heads.
+    count: how many pseudo-labels the threshold rule kept (the paper's number this round).
+    prior: (C,) class proportions of the labeled set.
+
+  Returns:
+    labels (N,) int32 and keep_mask (N,) bool numpy arrays, as agreement_pseudo_labels.
+  """
+  pj = np.asarray(probs_j, np.float32)
+  pk = np.asarray(probs_k, np.float32)
+  labels = np.argmax(pj, axis=-1).astype(np.int32)
+  agree = labels == np.argmax(pk, axis=-1)
+  confidence = 0.5 * (pj.max(-1) + pk.max(-1))
+  keep = np.zeros(len(labels), bool)
+  quota = np.rint(count * np.asarray(prior, np.float64) / np.sum(prior)).astype(int)
+  for c, q in enumerate(quota):
+    members = np.flatnonzero(agree & (labels == c))
+    # stable sort on -confidence: ties go to the lower index, so the choice is reproducible
+    keep[members[np.argsort(-confidence[members], kind="stable")[:q]]] = True
+  return labels, keep
+
+
+def pseudo_label_round(probs, mc_probs_fn, sigma_t, s, prior=None):
+  """Per head v: (labels, keep mask over the pool) from heads j, h (agreement + DES).
+
+  With `prior` (trinet.class_balance) the count the threshold rule keeps is redistributed
+  over the classes in the prior's proportions (class_balanced_pseudo_labels) before DES.
+  """
   out = []
   for v in range(3):
     j, h = [i for i in range(3) if i != v]
     labels, keep = losses.agreement_pseudo_labels(probs[:, j], probs[:, h], sigma=sigma_t)
+    if prior is not None:
+      labels, keep = class_balanced_pseudo_labels(probs[:, j], probs[:, h],
+                                                  count=int(np.sum(keep)), prior=prior)
     out.append((np.asarray(labels), np.asarray(keep)))
   candidates = np.flatnonzero(np.any([keep for _, keep in out], axis=0))
   edited = []
@@ -201,7 +245,9 @@ def run_rounds(config, workdir: str) -> dict:
         probs = predict_pool(exp, state, images[pool], s)
         mc_fn = lambda idx: predict_pool(exp, state, images[pool[idx]], s,
                                          dropout_passes=s["des_passes"], seed=config.seed + r)
-        heads = pseudo_label_round(probs, mc_fn, sigma_t, s)
+        prior = (np.bincount(hidden[labeled], minlength=c) / len(labeled)
+                 if s["class_balance"] else None)  # the labeled set's own proportions
+        heads = pseudo_label_round(probs, mc_fn, sigma_t, s, prior)
         index, targets, weights = [labeled], [np.repeat(eye[hidden[labeled]][:, None], 3, 1)], [
             np.ones((len(labeled), 3), np.float32)]
         chosen = np.flatnonzero(np.any([f for _, _, f in heads], axis=0))
@@ -216,7 +262,8 @@ def run_rounds(config, workdir: str) -> dict:
           record[f"head{v + 1}"] = {
               "agreed": int(keep.sum()), "kept": int(final_mask.sum()),
               "agreed_acc": _acc(labels[keep], truth[keep]),
-              "kept_acc": _acc(labels[final_mask], truth[final_mask])}
+              "kept_acc": _acc(labels[final_mask], truth[final_mask]),
+              "kept_per_class": np.bincount(labels[final_mask], minlength=c).tolist()}
         index.append(pool[chosen]); targets.append(t); weights.append(w)
         semi.write_round_file(path, np.concatenate(index), np.concatenate(targets),
                               np.concatenate(weights))
