@@ -9,7 +9,8 @@ test accuracy 0.8397 on the full 10,000-image test split (0.7958 at step 2500, 0
 5000, 0.8343 at 7500) in 28.6 minutes (6.2 steps/s), one seed: +4.81 points over the
 supervised baseline (0.7916), so the issue's floor (baseline + 5) is MISSED by 0.19 points.
 Shorter runs of the same recipe: 8000 steps 0.8375, 6000 steps (guess BN discarded) 0.8353
-(results/semi_compare/). The mixed labeled loss is still ~0.7 at the end (the supervised
+(results/semi_compare/); 13,000 steps 0.8404, lambda_u 100 0.8353, crop padding 4 0.8285
+(BUILD_NOTES.md, sessions 3-4). The mixed labeled loss is still ~0.7 at the end (the supervised
 baseline fits its 400 images to ~0.06): ResNet-8 is 5% of WRN-28-2 and 10,000 steps are 1%
 of the paper's 2^20.
 

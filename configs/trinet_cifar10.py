@@ -8,9 +8,10 @@
 
 Hardware: written for one accelerator; NOT run here. Expected result: 8.30 % test error with
 4000 labels (the paper's abstract, its best CIFAR-10 number; whether that row is tri-net alone
-or tri-net combined with the Pi-model, --config.trinet.pi_weight, could not be checked here). The paper's network for CIFAR-10 is a 13-layer CNN split
-into a shared module and three modules; here the trunk is ResNet-20's (stages 1-2 shared,
-stage 3 per head), so the number is a target, not a claim.
+or tri-net combined with the Pi-model, --config.trinet.pi_weight, could not be checked
+here). The paper's network for CIFAR-10 is a 13-layer CNN split into a shared module and
+three modules; here the trunk is ResNet-20's (stages 1-2 shared, stage 3 per head), so the
+number is a target, not a claim.
 
 Tri-Net's schedule as ModSSC's reimplementation reads the paper (the paper's own text beyond
 the abstract could not be retrieved): sigma0 0.95, sigma_os 0.25 (threshold lowered in the

@@ -20,6 +20,10 @@ A variant with more diverse heads (output smearing std 0.2, dropout 0.5) was bel
 every round (rounds 0-3: 0.7789, 0.7911, 0.7955, 0.7974; stopped there): its smeared heads
 are less confident, so fewer pseudo-labels pass (round 1: ~200 instead of ~1.2k), though
 more of them are right (97%, 95%, 93%); the dropout check still removed none.
+Session 4 (BUILD_NOTES.md) measured more variants, none better at the final round: Tri-Net +
+Pi (trinet.pi_weight=75: rounds 0-1 0.7943, 0.7916), class-balanced pseudo-labels
+(trinet.class_balance: 0.8044, 0.8037, 0.8048 for rounds 1-3), crop padding 4 (0.7925, 0.7945),
+heads of two stages each (model.shared_stages=1: 0.8064, 0.8099, 0.8061, 0.8036, 0.7958).
 
 The comparison's ResNet-8 trunk: stem + stages 1-2 shared (M_S), stage 3 + dropout + linear
 classifier as each of the three heads. Tri-Net's schedule (sigma0 0.95, sigma_os 0.25,
