@@ -22,6 +22,7 @@ def base_data_config() -> ml_collections.ConfigDict:
       "crop_padding": 4,       # for random_crop
       "crop_scale": (0.08, 1.0),  # random_resized_crop's area range (Inception's; MAE 0.2-1)
       "color_jitter": 0.4,     # strength for color_jitter
+      "cutout_size": 16,       # side of cutout's square (DeVries & Taylor: 16 on CIFAR-10)
       "pca_std": 0.1,          # std of AlexNet's PCA lighting noise, for pca_lighting
       "resize_shorter": 256,   # AlexNet's square image side: resize 'alexnet', alexnet_crop
       "multiscale_min": 256,   # VGG scale jittering (multiscale): shorter side in [min, max]

@@ -26,6 +26,7 @@ RANDOM_FNS = {
     "blur": lambda x, s: A.gaussian_blur(x, s, kernel_size=5, p=0.5),
     "lighting": lambda x, s: A.pca_lighting(x, s, alphastd=0.1),
     "multiscale": lambda x, s: A.random_resize_shorter_side(x, s, min_size=16, max_size=40),
+    "cutout": lambda x, s: A.cutout(x, s, size=8, fill=(0.5,)),
 }
 
 
@@ -55,6 +56,50 @@ def test_random_crop_with_padding_fill_and_uint8():
   img = np.full((6, 6, 1), 200, np.uint8)
   out = A.random_crop_with_padding(tf.constant(img), seed(1), padding=6, fill=9).numpy()
   assert out.dtype == np.uint8 and set(np.unique(out)) <= {9, 200}
+
+
+def _cutout_box(changed):
+  rows, cols = np.nonzero(changed)
+  return rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+
+
+def test_cutout_is_a_clipped_square_of_the_fill_value():
+  # DeVries & Taylor's code: centre (y, x) uniform over the pixels, rows y - s//2 .. y + s//2
+  # clipped to the image. Every mask must be the clip of such a square: inside it every pixel
+  # is the fill, outside it every pixel is untouched, and unclipped sides have length s.
+  s, fill = 8, (0.25, 0.5, 0.75)
+  seen_whole = False
+  for i in range(40):
+    out = A.cutout(tf.constant(IMG), seed(i), size=s, fill=fill).numpy()
+    changed = np.any(out != IMG, axis=-1)
+    top, bottom, left, right = _cutout_box(changed)
+    assert changed[top:bottom, left:right].all() and changed.sum() == (bottom - top) * (right - left)
+    np.testing.assert_array_equal(out[changed], np.broadcast_to(fill, (changed.sum(), 3)))
+    np.testing.assert_array_equal(out[~changed], IMG[~changed])
+    for lo, hi, n in ((top, bottom, 20), (left, right, 28)):
+      assert hi - lo == s or lo == 0 or hi == n  # only the borders shorten the square
+      assert hi - lo >= s // 2
+    seen_whole |= changed.sum() == s * s
+  assert seen_whole
+
+
+def test_cutout_centres_cover_the_image_uniformly():
+  # The square's centre is uniform over all 20 x 28 pixels: the centre of an unclipped box
+  # is top + s // 2; over many seeds each row band and column band is hit about equally.
+  rows = []
+  for i in range(400):
+    out = A.cutout(tf.constant(GREY), seed(i), size=2, fill=(0.0,)).numpy()
+    top, bottom, _, _ = _cutout_box(np.any(out != GREY, axis=-1))
+    rows.append(top + 1 if bottom - top == 2 else (0 if top == 0 else 19))
+  counts = np.bincount(np.asarray(rows) // 5, minlength=4)  # four bands of five rows
+  assert counts.min() > 60, counts  # 100 expected per band
+
+
+def test_cutout_rejects_bad_settings():
+  with pytest.raises(ValueError, match="positive"):
+    A.cutout(tf.constant(GREY), seed(0), size=0, fill=(0.0,))
+  with pytest.raises(ValueError, match="fill has 2 values"):
+    A.cutout(tf.constant(IMG), seed(0), size=4, fill=(0.0, 1.0))
 
 
 def test_flip_is_fliplr_or_identity():

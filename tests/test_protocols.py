@@ -131,12 +131,27 @@ def test_existing_ops_keep_their_seeds():
   np.testing.assert_allclose(out, expected, atol=1e-6)
 
 
+def test_cutout_view_is_zero_after_normalisation_in_one_square():
+  # data.mean is the fill, so the square is exactly 0 after normalising; the rest is the
+  # plain normalised image (no other op): DeVries & Taylor's zeros on normalised inputs.
+  d = data_config(image_size=30, resize="none", augment=("cutout",), cutout_size=6,
+                  mean=(0.1, 0.2, 0.3), std=(0.5, 0.25, 2.0))
+  out = views.single_view(d, train=True)(example(IMG[:, :30]), seed(2))["image"].numpy()
+  plain = (IMG[:, :30].astype(np.float32) / 255 - np.float32([0.1, 0.2, 0.3])) / np.float32(
+      [0.5, 0.25, 2.0])
+  changed = np.any(np.abs(out - plain) > 1e-5, axis=-1)
+  assert 9 <= changed.sum() <= 36
+  np.testing.assert_allclose(out[changed], 0.0, atol=1e-6)
+  np.testing.assert_allclose(out[~changed], plain[~changed], atol=1e-5)
+
+
 @pytest.mark.parametrize("kw, message", [
     (dict(augment=("multiscale", "random_resized_crop")), "at most one"),
     (dict(augment=("multiscale",), image_size=224, multiscale_min=200), "multiscale_min"),
     (dict(augment=("alexnet_crop",), image_size=224, resize_shorter=200), "resize_shorter"),
     (dict(resize="alexnet", image_size=224, resize_shorter=128), "resize_shorter"),
     (dict(resize="squash"), "data.resize"),
+    (dict(augment=("cutout",), image_size=16, resize="bilinear", cutout_size=17), "cutout_size=17"),
 ])
 def test_config_mistakes_are_one_line_errors(kw, message):
   with pytest.raises(UserError, match=message):

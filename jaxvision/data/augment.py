@@ -253,6 +253,31 @@ def random_flip_left_right(image, seed):
   return tf.image.stateless_random_flip_left_right(image, seed)
 
 
+@_no_autograph
+def cutout(image, seed, *, size: int, fill: Sequence[float]):
+  """Cutout (DeVries & Taylor 2017): a size x size square set to `fill`, centred anywhere.
+
+  The centre is uniform over the pixels and the square is clipped at the borders, as in the
+  paper's code (rows centre - size // 2 to centre - size // 2 + size). `fill` is one value
+  per channel (or one for all): the normalisation mean, so the square is zero after
+  `normalize`, as the paper's zeros were. Any dtype.
+  """
+  h, w = _hw(image)
+  c = _channels(image)
+  if size <= 0:
+    raise ValueError(f"cutout size must be positive, got {size}")
+  if len(fill) not in (1, c):
+    raise ValueError(f"cutout fill has {len(fill)} values for {c} channel(s)")
+  row_seed, col_seed = _seeds(seed, 2)
+  top = tf.random.stateless_uniform([], row_seed, minval=0, maxval=h, dtype=tf.int32) - size // 2
+  left = tf.random.stateless_uniform([], col_seed, minval=0, maxval=w, dtype=tf.int32) - size // 2
+  rows = tf.range(h)[:, None]
+  cols = tf.range(w)[None, :]
+  inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+  values = tf.cast(tf.reshape(tf.constant(fill, tf.float32), [1, 1, -1]), image.dtype)
+  return tf.where(inside[:, :, None], tf.broadcast_to(values, tf.shape(image)), image)
+
+
 # ----------------------------------------------------------------------------- colour
 
 

@@ -9,6 +9,8 @@ The papers' training recipes, as `data.augment`:
   VGG (Simonyan & Zisserman 2015, sec. 3.1): ("multiscale", "flip", "pca_lighting")
   GoogLeNet / Inception: ("random_resized_crop", "flip")
   CIFAR ResNets (He et al. 2016, sec. 4.2): ("random_crop", "flip")
+  Cutout (DeVries & Taylor 2017): ("random_crop", "flip", "cutout"), data.cutout_size 16 on
+    CIFAR-10's 32x32 (half the side)
 Evaluation views other than the single centre view live in jaxvision/evaluate/protocols.py.
 """
 
@@ -20,7 +22,7 @@ from jaxvision.errors import UserError
 # New ops are appended, never inserted: stateless_split(seed, num=n)[i] does not depend on n,
 # so adding an op leaves the seeds, and the augmentation, of the existing ops unchanged.
 TRAIN_OPS = ("random_crop", "random_resized_crop", "flip", "color_jitter", "pca_lighting",
-             "alexnet_crop", "multiscale")
+             "alexnet_crop", "multiscale", "cutout")
 # Ops that take the decoded image of any size and produce data.image_size themselves, so
 # data.resize is skipped in training; a view can hold at most one of them.
 RAW_INPUT_OPS = ("random_resized_crop", "alexnet_crop", "multiscale")
@@ -114,6 +116,9 @@ def check_data_config(data_config):
     raise UserError(f"unknown data.resize {data_config.resize!r}; "
                     f"use {', '.join(RESIZE_METHODS)}")
   size = data_config.image_size
+  if "cutout" in ops and not 0 < data_config.get("cutout_size", 16) <= size:
+    raise UserError(f"data.cutout_size={data_config.get('cutout_size', 16)} must be in "
+                    f"1..data.image_size ({size})")
   if "multiscale" in ops and not size <= data_config.multiscale_min <= data_config.multiscale_max:
     raise UserError(f"multiscale needs image_size <= multiscale_min <= multiscale_max, got "
                     f"{size}, {data_config.multiscale_min}, {data_config.multiscale_max}")
@@ -154,6 +159,8 @@ def single_view(data_config, *, train: bool):
                                      saturation=s, hue=min(s / 4, 0.5))
       elif op == "pca_lighting":
         image = augment.pca_lighting(image, op_seed, alphastd=data_config.pca_std)
+      elif op == "cutout":  # after the crops, so the square lands on what the model sees
+        image = augment.cutout(image, op_seed, size=data_config.cutout_size, fill=mean)
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
