@@ -9,7 +9,7 @@ import pytest
 
 from jaxvision.losses import consistency
 from jaxvision.models.trinet import TriNet, vote
-from jaxvision.objectives.mixmatch import MixMatch, guess_labels
+from jaxvision.objectives.mixmatch import MixMatch, guess_labels, mix_with_shuffle
 from jaxvision.objectives.trinet import per_head_loss
 from jaxvision.train import trinet_rounds
 
@@ -164,7 +164,8 @@ def test_mixmatch_running_mean_sees_clean_views_then_the_mixed_batch(guess_updat
   r0 = np.asarray(variables["batch_stats"]["bn"]["mean"])
   batch = {"image": jnp.asarray(x), "label": jnp.array([0, 1, 2, 0]),
            "unlabeled_image": jnp.asarray(u), "step": jnp.zeros((4,), jnp.int32)}
-  obj = MixMatch(model=model, rampup_steps=10, guess_updates_bn=guess_updates_bn)
+  obj = MixMatch(model=model, rampup_steps=10, guess_updates_bn=guess_updates_bn,
+                 per_example_lambda=False)
   _, (_, new_state) = obj.loss_fn(variables["params"], {"batch_stats": variables["batch_stats"]},
                                   batch, jax.random.key(1))
   u_flat = u.reshape(-1, 2, 2, 2)
@@ -173,6 +174,36 @@ def test_mixmatch_running_mean_sees_clean_views_then_the_mixed_batch(guess_updat
   before_mixed = 0.9 * r0 + 0.1 * mean_u if guess_updates_bn else r0
   np.testing.assert_allclose(new_state["batch_stats"]["bn"]["mean"],
                              0.9 * before_mixed + 0.1 * mean_all, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("per_example", [True, False])
+def test_mix_with_shuffle_rows_are_lambda_mixes_of_a_permutation(per_example):
+  # Row i of all_x is 10^i * ones and its target is one-hot(i), so each mixed target names
+  # its two sources and its weights: x'_i = l_i x_i + (1 - l_i) x_j with l_i >= 1/2 read
+  # back from the target. The authors' code (google-research) draws l per row, YU1ut once.
+  n = 6
+  all_x = jnp.asarray(np.repeat(10.0 ** np.arange(n), 4).reshape(n, 2, 2, 1), jnp.float32)
+  all_y = jnp.eye(n)
+  mx, my = mix_with_shuffle(all_x, all_y, jax.random.key(3), jax.random.key(4), alpha=0.75,
+                            per_example=per_example)
+  mx, my = np.asarray(mx), np.asarray(my)
+  lams, partners = [], []
+  for i in range(n):
+    lam = my[i, i]
+    assert lam >= 0.5 - 1e-6
+    others = [j for j in range(n) if j != i and my[i, j] > 1e-6]
+    j = others[0] if others else i
+    assert len(others) <= 1 and np.isclose(my[i].sum(), 1.0, atol=1e-6)
+    expect = 10.0 ** i if j == i else lam * 10.0 ** i + (1 - lam) * 10.0 ** j
+    np.testing.assert_allclose(mx[i], expect, rtol=1e-5)
+    lams.append(lam)
+    partners.append(j)
+  assert sorted(partners) == list(range(n))  # W is a permutation of the rows
+  fixed = [l for l, j, i in zip(lams, partners, range(n)) if j != i]
+  if per_example:
+    assert len(set(np.round(fixed, 5))) == len(fixed) >= 2
+  else:
+    np.testing.assert_allclose(fixed, fixed[0], rtol=1e-6)
 
 
 def test_pi_consistency_matches_numpy_and_both_passes_get_gradients():

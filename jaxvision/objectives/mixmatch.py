@@ -5,7 +5,8 @@ One step (Algorithm 1 of the paper), on the batch of the 'mixmatch' stream
 images (no labels).
   1. Guess: q = Sharpen(mean over the K views of softmax(model(u_k)), T), treated as a constant.
   2. MixUp over W = Shuffle(concat(X_hat, U_hat)): X' = MixUp(X_hat_i, W_i), U' = MixUp(U_hat_i,
-     W_{|X|+i}) with lambda ~ Beta(alpha, alpha) and lambda' = max(lambda, 1 - lambda).
+     W_{|X|+i}) with lambda ~ Beta(alpha, alpha) and lambda' = max(lambda, 1 - lambda), a
+     fresh lambda for every row (mixmatch.per_example_lambda, the authors' code).
   3. Loss: cross-entropy on X' + lambda_u * ramp(step) * mean squared error on U'.
 Weight decay and the EMA of the parameters used for evaluation are the optimiser's and the
 loop's (config.weight_decay with adamw, config.ema_decay), not this file's.
@@ -45,13 +46,23 @@ def _settings(config):
   return dict(temperature=float(get("temperature", 0.5)), alpha=float(get("alpha", 0.75)),
               lambda_u=float(get("lambda_u", 75.0)),
               rampup_steps=int(get("rampup_steps", 16384)),
-              guess_updates_bn=bool(get("guess_updates_bn", True)))
+              guess_updates_bn=bool(get("guess_updates_bn", True)),
+              per_example_lambda=bool(get("per_example_lambda", True)))
 
 
 def guess_labels(probs_views, *, temperature: float):
   """MixMatch's label guess: (N, K, C) probabilities of K views -> (N, C) sharpened mean."""
   return losses.sharpen(jnp.mean(probs_views.astype(jnp.float32), axis=1),
                         temperature=temperature)
+
+
+def mix_with_shuffle(all_x, all_y, lam_rng, perm_rng, *, alpha: float, per_example: bool):
+  """Row i of the result mixes row i of (all_x, all_y) with row perm(i) of a shuffle of them
+  (W), lambda ~ Beta(alpha, alpha) drawn per row or once (see MixMatch.per_example_lambda);
+  losses.mixup keeps lambda' = max(lambda, 1 - lambda) on row i's side."""
+  perm = jax.random.permutation(perm_rng, all_x.shape[0])
+  lam = jax.random.beta(lam_rng, alpha, alpha, shape=(all_x.shape[0],) if per_example else ())
+  return losses.mixup(all_x, all_y, all_x[perm], all_y[perm], lam=lam)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +74,10 @@ class MixMatch:
   rampup_steps: int = 16384
   num_augment: int = 2
   guess_updates_bn: bool = True
+  # One lambda per row of W, as the authors' code draws it (google-research/mixmatch,
+  # libml/layers.py MixMode.augment_pair: Beta(...).sample([batch, 1, 1, 1])); False draws
+  # one for the whole batch, as YU1ut/MixMatch-pytorch does.
+  per_example_lambda: bool = True
 
   train_stream = "mixmatch"
   evaluation = "classification"
@@ -97,9 +112,8 @@ class MixMatch:
     # 2. MixUp over the shuffled concatenation W.
     all_x = jnp.concatenate([x.astype(jnp.float32), u_flat.astype(jnp.float32)])
     all_y = jnp.concatenate([y, q])
-    perm = jax.random.permutation(perm_rng, all_x.shape[0])
-    lam = jax.random.beta(lam_rng, self.alpha, self.alpha)
-    mixed_x, mixed_y = losses.mixup(all_x, all_y, all_x[perm], all_y[perm], lam=lam)
+    mixed_x, mixed_y = mix_with_shuffle(all_x, all_y, lam_rng, perm_rng, alpha=self.alpha,
+                                        per_example=self.per_example_lambda)
 
     # 3. One training forward over [X'; U'] (see the module docstring on batch norm).
     # Train-mode BN normalises with batch statistics, so which running averages go in changes
