@@ -45,7 +45,7 @@ def get_config(arg=None):
       "sigma_os": 0.25, "sigma_decay": 0.05, "smear_std": 0.05, "pool_base": 1000,
       "fine_tune_every": 4, "des_passes": 6, "des_max_unstable": 1 / 3,
       "predict_batch": 1000, "round_file": "", "restart_schedule": False,
-      "pi_weight": 0.0, "pi_rampup_steps": 0, "class_balance": False})
+      "pi_weight": 0.0, "pi_rampup_steps": 0, "class_balance": False, "labeled_share": 0.0})
   config.batch_size = 128
   config.eval_batch_size = 1000
   config.num_train_steps = 40_000

@@ -30,6 +30,8 @@ trinet.pi_weight > 0 adds the Pi-model's consistency term to every step of every
 (Tri-Net + Pi; jaxvision/objectives/trinet.py), ramped over trinet.pi_rampup_steps.
 trinet.class_balance keeps each round's count but takes it per class in the labeled set's
 proportions (class_balanced_pseudo_labels; not in the paper, see there why).
+trinet.labeled_share repeats L in each tri-training round's set so it stays about that share
+of it (labeled_repeats; not in the paper, see there why).
 
   python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
 """
@@ -55,7 +57,7 @@ DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigm
                 sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
                 des_passes=6, des_max_unstable=1 / 3, predict_batch=1000,
                 restart_schedule=False, pi_weight=0.0, pi_rampup_steps=0,
-                class_balance=False)
+                class_balance=False, labeled_share=0.0)
 
 
 def settings(config) -> dict:
@@ -64,7 +66,24 @@ def settings(config) -> dict:
   if out["rounds"] < 0 or out["init_steps"] <= 0 or out["steps_per_round"] <= 0:
     raise UserError("trinet.rounds must be >= 0 and trinet.init_steps, "
                     "trinet.steps_per_round positive")
+  if not 0.0 <= out["labeled_share"] < 1.0:
+    raise UserError(f"trinet.labeled_share={out['labeled_share']} must be in [0, 1): the "
+                    "share of a round's training examples that are labeled (0: no repeats)")
   return out
+
+
+def labeled_repeats(num_labeled: int, num_pseudo: int, share: float) -> int:
+  """How many copies of L make it about `share` of a round's set of L + PL examples.
+
+  Why (trinet.labeled_share, not in the paper): the plain union L + PL_v is soon mostly
+  pseudo-labels, which hold almost none of the hard classes (Fashion-MNIST, 400 labels: 0-3
+  shirts among 2,700-6,100 pseudo-labels per head by round 2-3, BUILD_NOTES.md), so the
+  class prior the heads see drifts away from the labeled set's. Repeating L keeps its share
+  (and prior) fixed. 0 means one copy (the paper's union).
+  """
+  if share <= 0 or num_labeled == 0:
+    return 1
+  return max(1, round(share / (1.0 - share) * num_pseudo / num_labeled))
 
 
 def round_path(workdir: str, r: int) -> str:
@@ -252,13 +271,15 @@ def run_rounds(config, workdir: str) -> dict:
         prior = (np.bincount(hidden[labeled], minlength=c) / len(labeled)
                  if s["class_balance"] else None)  # the labeled set's own proportions
         heads = pseudo_label_round(probs, mc_fn, sigma_t, s, prior)
-        index, targets, weights = [labeled], [np.repeat(eye[hidden[labeled]][:, None], 3, 1)], [
-            np.ones((len(labeled), 3), np.float32)]
         chosen = np.flatnonzero(np.any([f for _, _, f in heads], axis=0))
+        copies = labeled_repeats(len(labeled), len(chosen), s["labeled_share"])
+        lab = np.tile(labeled, copies)
+        index, targets, weights = [lab], [np.repeat(eye[hidden[lab]][:, None], 3, 1)], [
+            np.ones((len(lab), 3), np.float32)]
         t = np.zeros((len(chosen), 3, c), np.float32)
         w = np.zeros((len(chosen), 3), np.float32)
         record = {"round": r, "kind": "tri-training", "pool": int(pool_size),
-                  "sigma": round(float(sigma_t), 4)}
+                  "sigma": round(float(sigma_t), 4), "labeled_copies": copies}
         for v, (labels, keep, final_mask) in enumerate(heads):
           t[:, v] = eye[labels[chosen]]
           w[:, v] = final_mask[chosen]
