@@ -116,8 +116,8 @@ def check_data_config(data_config):
     raise UserError(f"unknown data.resize {data_config.resize!r}; "
                     f"use {', '.join(RESIZE_METHODS)}")
   size = data_config.image_size
-  if "cutout" in ops and not 0 < data_config.get("cutout_size", 16) <= size:
-    raise UserError(f"data.cutout_size={data_config.get('cutout_size', 16)} must be in "
+  if "cutout" in ops and not 0 < data_config.cutout_size <= size:
+    raise UserError(f"data.cutout_size={data_config.cutout_size} must be in "
                     f"1..data.image_size ({size})")
   if "multiscale" in ops and not size <= data_config.multiscale_min <= data_config.multiscale_max:
     raise UserError(f"multiscale needs image_size <= multiscale_min <= multiscale_max, got "
