@@ -16,7 +16,8 @@ the authors' code draws it (mixmatch.per_example_lambda=True, the objective's de
 session 4's log of this config with seed 1 (results/semi_compare/session4/mixmatch_seed1_*;
 its command was not written down), 0.8242: so +4.81 is the best of runs that spread over
 3.3-4.9 points, not a typical one. This config keeps the lambda drawn once per
-batch (YU1ut's) that its numbers were measured with. The mixed labeled loss is still ~0.7 at the end (the supervised
+batch (YU1ut's) that its numbers were measured with. The mixed labeled loss is still ~0.7
+at the end (the supervised
 baseline fits its 400 images to ~0.06): ResNet-8 is 5% of WRN-28-2 and 10,000 steps are 1%
 of the paper's 2^20.
 

@@ -9,7 +9,8 @@
 
 Hardware: this 2-core CPU (no accelerator). Result (session 5, BUILD_NOTES.md): vote
 accuracy 0.8269 on the full 10,000-image test split after round 10, one seed: +3.53 points
-over the supervised baseline (0.7916), so the issue's floor (baseline + 3) is MET by 0.53. Rounds 0-10: 0.7976, 0.8062, 0.8101, 0.8157, 0.8194,
+over the supervised baseline (0.7916), so the issue's floor (baseline + 3) is MET by 0.53.
+Rounds 0-10: 0.7976, 0.8062, 0.8101, 0.8157, 0.8194,
 0.8185, 0.8240, 0.8231, 0.8144 (round 8: output smearing on L, Tri-Net's diversity
 augmentation), 0.8236, 0.8269 (60 min, a MixMatch run sharing the 2 cores). With
 --config.seed=1, alone on this CPU: 0.8330 (+4.14) in 42.5 min. Pseudo-labels per head
