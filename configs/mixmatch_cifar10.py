@@ -41,7 +41,8 @@ def get_config(arg=None):
   config.objective = "mixmatch"
   config.mixmatch = ml_collections.ConfigDict({
       "temperature": 0.5, "alpha": 0.75, "lambda_u": 75.0, "rampup_steps": 16384,
-      "guess_updates_bn": True, "per_example_lambda": True})
+      "guess_updates_bn": True, "per_example_lambda": True,
+      "distribution_alignment": False, "alignment_window": 128})
   config.batch_size = 64
   config.eval_batch_size = 1000
   config.num_train_steps = 1024 * 1024

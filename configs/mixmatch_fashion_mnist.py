@@ -57,7 +57,8 @@ def get_config(arg=None):
   config.objective = "mixmatch"
   config.mixmatch = ml_collections.ConfigDict({
       "temperature": 0.5, "alpha": 0.75, "lambda_u": 75.0, "rampup_steps": 2500,
-      "guess_updates_bn": True, "per_example_lambda": False})
+      "guess_updates_bn": True, "per_example_lambda": False,
+      "distribution_alignment": False, "alignment_window": 128})
   config.batch_size = 32
   config.eval_batch_size = 1000
   config.num_train_steps = 10000

@@ -74,6 +74,27 @@ def mixmatch_losses(logits_x, targets_x, logits_u, targets_u):
   return loss_x, loss_u
 
 
+def distribution_alignment(probs, p_model, p_target, *, eps: float = 1e-6):
+  """ReMixMatch's distribution alignment (Berthelot et al. 2020, sec. 3.2), before sharpening.
+
+  q = Normalize(probs * p_target / p_model): a class the model predicts less often on
+  unlabeled data than the labels say it occurs (p_model < p_target) gets its guesses scaled
+  up, so the guessed targets do not inherit the model's class skew. eps as in the authors'
+  code (google-research/remixmatch: `(1e-6 + p_target) / (1e-6 + p_model())`).
+
+  Args:
+    probs: (N, K) class probabilities (the guess before sharpening).
+    p_model: (K,) running average of the model's predictions on unlabeled data.
+    p_target: (K,) the class distribution of the labels (uniform for a balanced split).
+
+  Returns:
+    (N, K) float32, each row summing to 1.
+  """
+  ratio = (eps + jnp.asarray(p_target, jnp.float32)) / (eps + jnp.asarray(p_model, jnp.float32))
+  q = probs.astype(jnp.float32) * ratio
+  return q / jnp.sum(q, axis=-1, keepdims=True)
+
+
 def linear_rampup(step, *, rampup_steps: int):
   """Weight ramp for the unlabelled loss: clip(step / rampup_steps, 0, 1), float32.
 

@@ -7,7 +7,9 @@ the train step is the same for every method.
 An objective also names its host-local batch stream (`train_stream`, a key of
 jaxvision.data.streams.STREAMS) and its evaluator (`evaluation`, a key of
 jaxvision.train.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
-positional model inputs to initialise parameters on (default: a dummy image batch), and
+positional model inputs to initialise parameters on (default: a dummy image batch),
+`init_model_state(model_state)`: the model state with the collections the method itself keeps
+across steps added (e.g. MixMatch's distribution-alignment window), and
 `prepare_workdir(workdir)`: called before the first step of every (re)start, to write or
 check the files the method keeps in the workdir.
 """
@@ -56,3 +58,10 @@ def init_inputs(objective, input_shape) -> tuple:
   if hasattr(objective, "init_inputs"):
     return tuple(objective.init_inputs(input_shape))
   return (jnp.zeros((2, *input_shape), jnp.float32),)
+
+
+def init_model_state(objective, model_state):
+  """The model state at step 0 with the objective's own collections, if it keeps any."""
+  if hasattr(objective, "init_model_state"):
+    return objective.init_model_state(model_state)
+  return model_state

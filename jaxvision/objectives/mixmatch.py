@@ -28,6 +28,13 @@ global over the sharded batch dimension, so the interleave is not needed.)
 Settings in config.mixmatch (defaults = the paper's CIFAR-10 values): temperature 0.5,
 alpha 0.75, lambda_u 75, rampup_steps 16384 (the reference ramps over 16 "kimg" epochs of
 1024 steps), and config.semi.num_augment = K = 2.
+
+Optional, not in the MixMatch paper: `distribution_alignment` (ReMixMatch, Berthelot et al.
+2020, sec. 3.2) rescales each averaged guess by p_target / p_model before sharpening, where
+p_model is the mean of the model's average prediction on the last `alignment_window` (128, as
+ReMixMatch) unlabeled batches and p_target is uniform (the labeled split is balanced). Those
+128 batch means are kept in the model state's collection 'mixmatch_alignment' (so they are
+checkpointed and resumed with the run), started at 1/K as the authors' code starts them.
 """
 
 import dataclasses
@@ -39,6 +46,9 @@ import jax.numpy as jnp
 from jaxvision import losses
 from jaxvision.objectives.supervised import apply_model, split_aux
 
+# The model-state collection that holds distribution alignment's window (see the docstring).
+ALIGNMENT = "mixmatch_alignment"
+
 
 def _settings(config):
   m = config.get("mixmatch") or {}
@@ -47,13 +57,22 @@ def _settings(config):
               lambda_u=float(get("lambda_u", 75.0)),
               rampup_steps=int(get("rampup_steps", 16384)),
               guess_updates_bn=bool(get("guess_updates_bn", True)),
-              per_example_lambda=bool(get("per_example_lambda", True)))
+              per_example_lambda=bool(get("per_example_lambda", True)),
+              distribution_alignment=bool(get("distribution_alignment", False)),
+              alignment_window=int(get("alignment_window", 128)))
 
 
-def guess_labels(probs_views, *, temperature: float):
-  """MixMatch's label guess: (N, K, C) probabilities of K views -> (N, C) sharpened mean."""
-  return losses.sharpen(jnp.mean(probs_views.astype(jnp.float32), axis=1),
-                        temperature=temperature)
+def guess_labels(probs_views, *, temperature: float, p_model=None):
+  """MixMatch's label guess: (N, K, C) probabilities of K views -> (N, C) sharpened mean.
+
+  p_model: (C,) the model's running mean prediction on unlabeled data; if given, the mean is
+  distribution-aligned to a uniform class prior before sharpening (ReMixMatch).
+  """
+  mean = jnp.mean(probs_views.astype(jnp.float32), axis=1)
+  if p_model is not None:
+    c = mean.shape[-1]
+    mean = losses.distribution_alignment(mean, p_model, jnp.full((c,), 1.0 / c, jnp.float32))
+  return losses.sharpen(mean, temperature=temperature)
 
 
 def mix_with_shuffle(all_x, all_y, lam_rng, perm_rng, *, alpha: float, per_example: bool):
@@ -78,6 +97,8 @@ class MixMatch:
   # libml/layers.py MixMode.augment_pair: Beta(...).sample([batch, 1, 1, 1])); False draws
   # one for the whole batch, as YU1ut/MixMatch-pytorch does.
   per_example_lambda: bool = True
+  distribution_alignment: bool = False
+  alignment_window: int = 128
 
   train_stream = "mixmatch"
   evaluation = "classification"
@@ -88,6 +109,25 @@ class MixMatch:
     k = int(semi.get("num_augment", 2)) if hasattr(semi, "get") else 2
     return cls(model=model, num_augment=k, **_settings(config))
 
+  def init_model_state(self, model_state):
+    """Adds the window of unlabeled-batch mean predictions distribution alignment reads."""
+    if not self.distribution_alignment:
+      return model_state
+    c = self.model.num_classes
+    return {**model_state, ALIGNMENT: {"history": jnp.full((self.alignment_window, c), 1.0 / c,
+                                                           jnp.float32)}}
+
+  def _alignment(self, probs_views, alignment_state):
+    """(p_model for guess_labels or None, the alignment collection after this batch)."""
+    if not self.distribution_alignment:
+      return None, {}
+    history = alignment_state[ALIGNMENT]["history"]
+    # p_model is the window as it stood before this batch: the authors' code reads it, then
+    # pushes this batch's mean prediction (over images, of the mean over views).
+    batch_mean = jax.lax.stop_gradient(jnp.mean(probs_views, axis=(0, 1)))
+    new_history = jnp.concatenate([batch_mean[None], history[:-1]])   # drop the oldest
+    return jnp.mean(history, axis=0), {ALIGNMENT: {"history": new_history}}
+
   def loss_fn(self, params, model_state, batch, rng):
     x = batch["image"]
     b = x.shape[0]
@@ -97,6 +137,9 @@ class MixMatch:
     k = u.shape[1]
     u_flat = u.reshape(b * k, *u.shape[2:])
     lam_rng, perm_rng, guess_rng, drop_rng = jax.random.split(rng, 4)
+    # The alignment window is this objective's, not the model's: keep it out of model.apply.
+    alignment_state = {n: v for n, v in model_state.items() if n == ALIGNMENT}
+    model_state = {n: v for n, v in model_state.items() if n != ALIGNMENT}
 
     # 1. Guess: one call over all unlabeled views (batch statistics of the clean views).
     guess_out, guess_state = apply_model(self.model, params, model_state, u_flat, train=True,
@@ -105,8 +148,9 @@ class MixMatch:
     # Rows of u are [example 0: views 0..K-1 of its mu images, ...]; the stream lays the mu
     # images' K views out consecutively, so (B * mu, K) recovers one row per image.
     views = self.num_augment
-    q = guess_labels(probs.reshape(b * k // views, views, num_classes),
-                     temperature=self.temperature)
+    probs_views = probs.reshape(b * k // views, views, num_classes)
+    p_model, new_alignment = self._alignment(probs_views, alignment_state)
+    q = guess_labels(probs_views, temperature=self.temperature, p_model=p_model)
     q = jax.lax.stop_gradient(jnp.repeat(q, views, axis=0))   # each view keeps its guess
 
     # 2. MixUp over the shuffled concatenation W.
@@ -132,5 +176,5 @@ class MixMatch:
                         .astype(jnp.float32))
     metrics = {"loss": loss, "loss_x": loss_x, "loss_u": loss_u, "lambda_u": weight,
                "mixed_accuracy": accuracy}
-    return loss, (metrics, new_state)
+    return loss, (metrics, {**new_state, **new_alignment})
 

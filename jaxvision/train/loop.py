@@ -118,9 +118,14 @@ def _run_info(exp: Experiment) -> dict:
 def _init_state(exp: Experiment, tx, rng):
   inputs = objectives.init_inputs(exp.objective, exp.input_shape)
   ema = bool(exp.config.get("ema_decay", 0.0))
-  init = jax.jit(lambda r: create_state(exp.model, tx, r, exp.input_shape, inputs=inputs,
-                                        ema=ema, loss_scale=exp.config.dtype == "float16"),
-                 out_shardings=replicated_sharding(exp.mesh))
+
+  def init_fn(r):
+    state = create_state(exp.model, tx, r, exp.input_shape, inputs=inputs, ema=ema,
+                         loss_scale=exp.config.dtype == "float16")
+    return state.replace(model_state=objectives.init_model_state(exp.objective,
+                                                                 state.model_state))
+
+  init = jax.jit(init_fn, out_shardings=replicated_sharding(exp.mesh))
   try:
     return init(rng)
   except (ValueError, TypeError) as e:  # e.g. an image too small for the architecture
