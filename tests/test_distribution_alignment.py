@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxvision.errors import UserError
 from jaxvision.losses import distribution_alignment
 from jaxvision.models import get_model
 from jaxvision.objectives.mixmatch import ALIGNMENT, MixMatch, guess_labels
@@ -98,3 +99,9 @@ def test_window_is_initialised_stepped_and_checkpointed_in_a_training_run(tmp_pa
   np.testing.assert_allclose(history.sum(axis=1), 1.0, rtol=1e-5)
   assert not np.allclose(history[:3], 0.1)
   np.testing.assert_array_equal(history[3:], np.full((2, 10), 0.1, np.float32))
+
+
+def test_an_empty_window_is_a_one_line_error():
+  c = config("mixmatch_fashion_mnist", "--config.mixmatch.alignment_window=0")
+  with pytest.raises(UserError, match="alignment_window=0.*use 1 or more"):
+    MixMatch.from_config(get_model("resnet20", num_classes=10, stages=(1, 1, 1)), c)

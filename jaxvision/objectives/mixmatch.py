@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxvision import losses
+from jaxvision.errors import UserError
 from jaxvision.objectives.supervised import apply_model, split_aux
 
 # The model-state collection that holds distribution alignment's window (see the docstring).
@@ -107,7 +108,11 @@ class MixMatch:
   def from_config(cls, model, config):
     semi = config.get("semi") or {}
     k = int(semi.get("num_augment", 2)) if hasattr(semi, "get") else 2
-    return cls(model=model, num_augment=k, **_settings(config))
+    settings = _settings(config)
+    if settings["distribution_alignment"] and settings["alignment_window"] < 1:
+      raise UserError(f"mixmatch.alignment_window={settings['alignment_window']}: distribution "
+                      "alignment averages that many batches; use 1 or more (ReMixMatch: 128)")
+    return cls(model=model, num_augment=k, **settings)
 
   def init_model_state(self, model_state):
     """Adds the window of unlabeled-batch mean predictions distribution alignment reads."""
