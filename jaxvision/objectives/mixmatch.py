@@ -122,11 +122,11 @@ class MixMatch:
     return {**model_state, ALIGNMENT: {"history": jnp.full((self.alignment_window, c), 1.0 / c,
                                                            jnp.float32)}}
 
-  def _alignment(self, probs_views, alignment_state):
+  def _alignment(self, probs_views, window):
     """(p_model for guess_labels or None, the alignment collection after this batch)."""
     if not self.distribution_alignment:
       return None, {}
-    history = alignment_state[ALIGNMENT]["history"]
+    history = window["history"]
     # p_model is the window as it stood before this batch: the authors' code reads it, then
     # pushes this batch's mean prediction (over images, of the mean over views).
     batch_mean = jax.lax.stop_gradient(jnp.mean(probs_views, axis=(0, 1)))
@@ -143,8 +143,8 @@ class MixMatch:
     u_flat = u.reshape(b * k, *u.shape[2:])
     lam_rng, perm_rng, guess_rng, drop_rng = jax.random.split(rng, 4)
     # The alignment window is this objective's, not the model's: keep it out of model.apply.
-    alignment_state = {n: v for n, v in model_state.items() if n == ALIGNMENT}
-    model_state = {n: v for n, v in model_state.items() if n != ALIGNMENT}
+    model_state = dict(model_state)
+    window = model_state.pop(ALIGNMENT, None)
 
     # 1. Guess: one call over all unlabeled views (batch statistics of the clean views).
     guess_out, guess_state = apply_model(self.model, params, model_state, u_flat, train=True,
@@ -154,7 +154,7 @@ class MixMatch:
     # images' K views out consecutively, so (B * mu, K) recovers one row per image.
     views = self.num_augment
     probs_views = probs.reshape(b * k // views, views, num_classes)
-    p_model, new_alignment = self._alignment(probs_views, alignment_state)
+    p_model, new_alignment = self._alignment(probs_views, window)
     q = guess_labels(probs_views, temperature=self.temperature, p_model=p_model)
     q = jax.lax.stop_gradient(jnp.repeat(q, views, axis=0))   # each view keeps its guess
 
