@@ -34,7 +34,7 @@ def run_zero_shot(args) -> dict:
   from jaxvision.reporting import confusion
   from jaxvision.reporting.report import load_run_config
   from jaxvision.train import loop
-  from jaxvision.train.state import eval_params
+  from jaxvision.train.state import eval_variables
 
   config = load_run_config(args.workdir)
   if config.get("objective") != "clip":
@@ -48,7 +48,7 @@ def run_zero_shot(args) -> dict:
   exp, state = loop.load_trained(config, args.workdir)
   if not exp.source.class_names:
     raise UserError(f"dataset {config.data.name!r} has no class names to build prompts from")
-  variables = {"params": eval_params(state), **state.model_state}
+  variables = eval_variables(state)
   tops, labels = zero_shot_predictions(exp, variables, args.split, templates=args.templates)
   metrics = {"accuracy": float(np.mean(tops[:, 0] == labels)),
              "top5_accuracy": float(np.mean(np.any(tops == labels[:, None], axis=1))),

@@ -17,10 +17,10 @@ EXAMPLES_PER_PAIR = 6
 
 def predict_split(exp, state, split="test"):
   """(predictions, labels, images of the misclassified examples) over the whole split."""
-  from jaxvision.train.state import eval_params   # as mae_grid: reporting reads train lazily
+  from jaxvision.train.state import eval_variables  # as mae_grid: reporting reads train lazily
   # The parameters the run's own evaluations use (the EMA when it keeps one), so the report's
   # accuracy is the logged one.
-  variables = {"params": eval_params(state), **state.model_state}
+  variables = eval_variables(state)
   predict = jax.jit(lambda v, x: jnp.argmax(exp.model.apply(v, x, train=False), -1),
                     in_shardings=(replicated_sharding(exp.mesh), batch_sharding(exp.mesh)))
   batches = pipeline.eval_batches(exp.source, views.single_view(exp.config.data, train=False),

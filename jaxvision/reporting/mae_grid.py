@@ -104,10 +104,10 @@ def write_workdir_grid(workdir: str, out: str | None = None, **kwargs) -> pathli
   run; the `jaxvision report WORKDIR` hook for objective 'mae'."""
   from jaxvision.reporting.report import load_run_config
   from jaxvision.train import loop
-  from jaxvision.train.state import eval_params
+  from jaxvision.train.state import eval_variables
 
   config = load_run_config(workdir)
   exp, state = loop.load_trained(config, workdir)
-  variables = {"params": eval_params(state), **state.model_state}
+  variables = eval_variables(state)
   out = pathlib.Path(out or pathlib.Path(workdir) / "report")
   return write_mae_grid(exp, variables, out / "mae_grid.png", **kwargs)

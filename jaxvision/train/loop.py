@@ -26,7 +26,7 @@ from jaxvision.train.metrics_log import MetricsLog
 from jaxvision.train.optim import make_optimizer
 from jaxvision.train.preemption import PreemptionWatcher
 from jaxvision.train.watchdog import ProgressWatchdog
-from jaxvision.train.state import count_params, create_state, eval_params
+from jaxvision.train.state import count_params, create_state, eval_variables
 from jaxvision.train.step import compile_train_step
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
@@ -135,7 +135,7 @@ def _init_state(exp: Experiment, tx, rng):
 
 def run_eval(exp: Experiment, state, split: str = "test") -> dict:
   """The objective's evaluator on the parameters to evaluate (the EMA when kept)."""
-  variables = {"params": eval_params(state), **state.model_state}
+  variables = eval_variables(state)
   return evaluators.get_evaluator(exp.objective.evaluation)(exp, variables, split)
 
 
@@ -326,7 +326,7 @@ def evaluate_workdir(config, workdir: str, split: str = "test", mode: str = "cen
       raise UserError(f"--mode {mode} is for classifiers; objective {config.objective!r} "
                       f"is evaluated by its {exp.objective.evaluation!r} evaluator")
     return dict(run_eval(exp, state, split), step=step)
-  variables = {"params": eval_params(state), **state.model_state}
+  variables = eval_variables(state)
   predict_fn = protocols.make_predict_fn(exp.model, mode, flip=config.data.dense_flip)
   view = None if mode == "center" else protocols.eval_view(config.data, mode)
   metrics = evaluators.classification_eval(exp, variables, split, predict_fn=predict_fn,

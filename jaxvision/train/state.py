@@ -90,5 +90,11 @@ def eval_params(state: TrainState):
   return state.ema_params if state.ema_params is not None else state.params
 
 
+def eval_variables(state: TrainState) -> dict:
+  """{'params': the parameters to evaluate, **model_state}: what every evaluation applies the
+  model with, so reports, evaluators and the loop cannot disagree on the weights."""
+  return {"params": eval_params(state), **state.model_state}
+
+
 def count_params(params) -> int:
   return sum(int(x.size) for x in jax.tree.leaves(params))

@@ -51,7 +51,7 @@ from jaxvision.losses import consistency as losses
 from jaxvision.data import semi, sources, views
 from jaxvision.errors import UserError
 from jaxvision.train import loop
-from jaxvision.train.state import eval_params
+from jaxvision.train.state import eval_variables
 
 DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
                 sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
@@ -126,7 +126,7 @@ def _preprocessed(images, data_config, batch):
 
 def predict_pool(exp, state, images, s, *, dropout_passes=0, seed=0):
   """(N, 3, C) head probabilities in eval mode, or (K, N, 3, C) with dropout on."""
-  variables = {"params": eval_params(state), **state.model_state}
+  variables = eval_variables(state)
   apply = jax.jit(lambda v, x: jax.nn.softmax(
       exp.model.apply(v, x, train=False).astype(jnp.float32), -1))
   apply_mc = jax.jit(lambda v, x, key: jax.nn.softmax(exp.model.apply(
