@@ -44,6 +44,33 @@ def test_sigterm_saves_and_exits_then_resumes(tmp_path):
   assert f"resuming at step {step}" in out
 
 
+def test_slow_shutdown_after_the_stop_checkpoint_says_it_was_saved(tmp_path):
+  # A shutdown that outlives preemption_grace_secs after the checkpoint is committed (TF/XLA
+  # teardown on a loaded machine took over 30 s) used to be reported as "no checkpoint".
+  workdir = str(tmp_path / "w")
+  argv = ["jaxvision", "train", "--workdir", workdir, *DIGITS,
+          "--config.num_train_steps=100000", "--config.checkpoint_every_steps=100000",
+          "--config.log_every_steps=10", "--config.eval_every_steps=100000",
+          "--config.preemption_grace_secs=8"]
+  hang = ("import atexit, sys, time; atexit.register(time.sleep, 120); "
+          f"sys.argv = {argv!r}; from jaxvision import cli; sys.exit(cli.main())")
+  env = dict(os.environ, PYTHONPATH=os.getcwd())
+  proc = subprocess.Popen([sys.executable, "-c", hang], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+  metrics = os.path.join(workdir, "metrics.jsonl")
+  deadline = time.time() + 180
+  while not (os.path.exists(metrics) and os.path.getsize(metrics)) and time.time() < deadline:
+    time.sleep(0.1)
+  proc.send_signal(signal.SIGTERM)
+  _, err = proc.communicate(timeout=60)
+  assert proc.returncode == 128 + signal.SIGTERM
+  assert "stopped by SIGTERM after step" in err
+  assert "the checkpoint is saved, but shutting down took longer" in err
+  assert "no checkpoint within" not in err
+  step = int(err.split("after step ")[1].split(";")[0])
+  assert checkpoint_steps(workdir) == [step]
+
+
 def _train(workdir, steps, *extra):
   return run_cli("train", "--workdir", workdir, *DIGITS, f"--config.num_train_steps={steps}",
                  "--config.checkpoint_every_steps=10", "--config.log_every_steps=10",

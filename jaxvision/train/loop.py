@@ -263,6 +263,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
         checkpointer.save(state, force=stopping)
       if stopping:
         checkpointer.close()
+        watcher.checkpoint_saved()
         raise Stopped(f"stopped by {watcher.signal_name} after step {step}; checkpoint saved "
                       f"in {checkpointer.directory}; run the same command to resume",
                       exit_code=128 + (watcher.received or signal.SIGTERM))

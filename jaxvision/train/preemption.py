@@ -23,6 +23,7 @@ class PreemptionWatcher:
   def __init__(self, grace_secs: float):
     self.grace_secs = grace_secs
     self.received: int | None = None
+    self.saved = False  # the loop has written its checkpoint after the signal
     self._previous = {}
     if threading.current_thread() is threading.main_thread():
       for sig in SIGNAL_NAMES:
@@ -37,10 +38,21 @@ class PreemptionWatcher:
     timer.daemon = True
     timer.start()
 
+  def checkpoint_saved(self):
+    """Called once the stop checkpoint is committed: from here on the watchdog only has to
+    end a slow shutdown (TF and XLA teardown on a loaded machine can take tens of seconds),
+    and says so instead of claiming the save did not happen."""
+    self.saved = True
+
   def _give_up(self):
-    print(f"jaxvision: error: no checkpoint within preemption_grace_secs={self.grace_secs} "
-          "after the signal; exiting. The previous checkpoint is intact.", file=sys.stderr,
-          flush=True)
+    if self.saved:
+      message = (f"jaxvision: the checkpoint is saved, but shutting down took longer than "
+                 f"preemption_grace_secs={self.grace_secs}; exiting now")
+    else:
+      message = (f"jaxvision: error: no checkpoint within preemption_grace_secs="
+                 f"{self.grace_secs} after the signal; exiting. The previous checkpoint is "
+                 "intact.")
+    print(message, file=sys.stderr, flush=True)
     os._exit(128 + (self.received or signal.SIGTERM))
 
   def should_stop(self) -> bool:
