@@ -18,11 +18,9 @@ def checkpoint_steps(workdir):
   return sorted(int(d) for d in os.listdir(root) if d.isdigit()) if os.path.isdir(root) else []
 
 
-def test_sigterm_saves_and_exits_then_resumes(tmp_path):
-  workdir = str(tmp_path / "w")
-  cmd = [sys.executable, "-m", "jaxvision.cli", "train", "--workdir", workdir, *DIGITS,
-         "--config.num_train_steps=100000", "--config.checkpoint_every_steps=100000",
-         "--config.log_every_steps=10", "--config.eval_every_steps=100000"]
+def _sigterm_after_first_log(cmd, workdir):
+  """Runs cmd, sends SIGTERM once the run has logged its first metrics; returns (exit code,
+  stderr, seconds from the signal to the exit)."""
   env = dict(os.environ, PYTHONPATH=os.getcwd())
   proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
@@ -33,8 +31,17 @@ def test_sigterm_saves_and_exits_then_resumes(tmp_path):
   sent = time.time()
   proc.send_signal(signal.SIGTERM)
   _, err = proc.communicate(timeout=60)
-  assert proc.returncode == 128 + signal.SIGTERM
-  assert time.time() - sent < 30  # preemption_grace_secs
+  return proc.returncode, err, time.time() - sent
+
+
+def test_sigterm_saves_and_exits_then_resumes(tmp_path):
+  workdir = str(tmp_path / "w")
+  cmd = [sys.executable, "-m", "jaxvision.cli", "train", "--workdir", workdir, *DIGITS,
+         "--config.num_train_steps=100000", "--config.checkpoint_every_steps=100000",
+         "--config.log_every_steps=10", "--config.eval_every_steps=100000"]
+  returncode, err, seconds = _sigterm_after_first_log(cmd, workdir)
+  assert returncode == 128 + signal.SIGTERM
+  assert seconds < 30  # preemption_grace_secs
   assert "stopped by SIGTERM after step" in err and "run the same command" in err
   step = int(err.split("after step ")[1].split(";")[0])
   assert checkpoint_steps(workdir) == [step]
@@ -54,16 +61,8 @@ def test_slow_shutdown_after_the_stop_checkpoint_says_it_was_saved(tmp_path):
           "--config.preemption_grace_secs=8"]
   hang = ("import atexit, sys, time; atexit.register(time.sleep, 120); "
           f"sys.argv = {argv!r}; from jaxvision import cli; sys.exit(cli.main())")
-  env = dict(os.environ, PYTHONPATH=os.getcwd())
-  proc = subprocess.Popen([sys.executable, "-c", hang], env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
-  metrics = os.path.join(workdir, "metrics.jsonl")
-  deadline = time.time() + 180
-  while not (os.path.exists(metrics) and os.path.getsize(metrics)) and time.time() < deadline:
-    time.sleep(0.1)
-  proc.send_signal(signal.SIGTERM)
-  _, err = proc.communicate(timeout=60)
-  assert proc.returncode == 128 + signal.SIGTERM
+  returncode, err, _ = _sigterm_after_first_log([sys.executable, "-c", hang], workdir)
+  assert returncode == 128 + signal.SIGTERM
   assert "stopped by SIGTERM after step" in err
   assert "the checkpoint is saved, but shutting down took longer" in err
   assert "no checkpoint within" not in err
