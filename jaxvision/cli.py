@@ -66,10 +66,29 @@ def _parser() -> argparse.ArgumentParser:
   return parser
 
 
+# XLA:CPU aborts the process when one simulated device's thread reaches a collective 40 s
+# after the others (measured: three runs with --cpu-devices 4 sharing 2 cores, BUILD_NOTES
+# session 8). On one host that is starvation, not a deadlock: wait much longer.
+SIMULATED_DEVICE_XLA_FLAGS = ("--xla_cpu_collective_timeout_seconds=600",
+                              "--xla_cpu_collective_call_terminate_timeout_seconds=600")
+
+
+def with_simulated_device_flags(xla_flags: str) -> str:
+  """$XLA_FLAGS plus the collective timeouts above, keeping any the user set."""
+  flags = xla_flags.split()
+  for flag in SIMULATED_DEVICE_XLA_FLAGS:
+    name = flag.split("=")[0]
+    if not any(f.split("=")[0] == name for f in flags):
+      flags.append(flag)
+  return " ".join(flags)
+
+
 def _start_jax(args, config) -> None:
   import jax
 
   if args.cpu_devices:
+    if args.cpu_devices > 1:  # read when the CPU backend starts, i.e. after this
+      os.environ["XLA_FLAGS"] = with_simulated_device_flags(os.environ.get("XLA_FLAGS", ""))
     jax.config.update("jax_num_cpu_devices", args.cpu_devices)
   from jaxvision.parallel import distributed
   from jaxvision.train.watchdog import HEARTBEAT_MARGIN_SECS
