@@ -11,8 +11,8 @@ session 8; its supervised baseline is configs/supervised400_fashion_mnist.py:res
 accuracy 0.8604 at seed 0 on the full 10,000-image test split (0.7971 / 0.8470 / 0.8484 at
 steps 2500 / 5000 / 7500), +6.10 points over the baseline's mean; seed 2: 0.8448
 (0.7739 / 0.8355 / 0.8373), +4.54; mean of the two 0.8526, +5.32.
-Seed 1 is not measured yet (its run was killed by XLA, see BUILD_NOTES). Wall: 55 min with
-another run sharing the CPU; about 33 min alone (its alone stretches ran at 147-177 images/s;
+Seed 1 is not measured yet (its run was killed by XLA, see BUILD_NOTES). Wall: 54 min with
+another run sharing the CPU; about 35 min alone (its alone stretches ran at 147-177 images/s;
 not timed end to end alone). With the earlier ResNet-8 trunk (--config.model.stages="(1,1,1)",
 baseline supervised400_fashion_mnist.py, mean 0.7941), seeds 0/1/2 gave 0.8462, 0.8317,
 0.8301 (mean 0.8360, +4.19) in 24.1 min alone at one device: the +5 floor missed on the mean
