@@ -67,8 +67,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # XLA:CPU aborts the process when one simulated device's thread reaches a collective 40 s
-# after the others (measured: three runs with --cpu-devices 4 sharing 2 cores, BUILD_NOTES
-# session 8). On one host that is starvation, not a deadlock: wait much longer.
+# after the others. It killed two runs with --cpu-devices 4 on 2 cores (one beside two other
+# runs, one alone at a checkpoint; BUILD_NOTES session 8), and the resumed run went on: read
+# as a starved thread, not a deadlock, so wait much longer (unproven cure; the stall is rare).
 SIMULATED_DEVICE_XLA_FLAGS = ("--xla_cpu_collective_timeout_seconds=600",
                               "--xla_cpu_collective_call_terminate_timeout_seconds=600")
 
