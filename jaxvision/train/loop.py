@@ -207,7 +207,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
                                   skip_nonfinite=config.skip_nonfinite)
   if jax.process_index() == 0:
     where = f"resuming at step {start_step}" if start_step else "starting"
-    print(f"{config.model.name}: {count_params(state.params):,} parameters, "
+    # an overridden depth (model.stages) is named, else "resnet20" would print beside ResNet-14's count
+    stages = config.model.get("stages", None)
+    model_name = config.model.name + (f" (stages={tuple(stages)})" if stages else "")
+    print(f"{model_name}: {count_params(state.params):,} parameters, "
           f"{exp.source.name} ({exp.source.num_examples['train']:,} train images), "
           f"{exp.mesh.size} device(s), {exp.total_steps} steps; {where}", flush=True)
   log = MetricsLog(workdir, start_step=start_step, total_steps=exp.total_steps)
