@@ -14,7 +14,10 @@ def test_data_package_does_not_import_jax():
   # Checked in the source: TensorFlow itself imports jax when it finds it installed.
   import ast
   import pathlib
-  for path in pathlib.Path("jaxvision/data").glob("*.py"):
+  data_dir = pathlib.Path(__file__).resolve().parents[1] / "jaxvision" / "data"
+  paths = sorted(data_dir.glob("*.py"))
+  assert paths, f"no sources under {data_dir}"  # a wrong path must not pass silently
+  for path in paths:
     for node in ast.walk(ast.parse(path.read_text())):
       names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
