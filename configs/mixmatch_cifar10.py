@@ -21,10 +21,17 @@ labeled + 64 unlabeled, 1024 epochs of 1024 steps. Labels: 25 or 400 per class (
 import ml_collections
 
 from jaxvision.config_defaults import base_config
+from jaxvision.errors import UserError
+
+
+# The arguments this file takes besides `runlocal`: the number of labels (4,000 by default).
+VARIANTS = ("4000", "250")
 
 
 def get_config(arg=None):
-  args = set((arg or "").split(","))
+  args = set((arg or "").split(",")) - {""}
+  if args - {"runlocal", *VARIANTS}:
+    raise UserError(f"unknown argument {arg!r}; use 4000 or 250, and/or runlocal (comma)")
   config = base_config()
   config.model.name = "wrn28_2"
   config.data.name = "tfds:cifar10"
