@@ -20,11 +20,20 @@ from jaxvision.evaluate import protocols
 
 
 class LeftHalfMean(nn.Module):
-  """logits[n, c] = mean of x[n, :, :W//2, c]; no parameters, no dense_eval setting."""
+  """logits[n, c] = mean of x[n, :, :W//2, c]; no parameters, no dense_eval setting.
+  With `classes`, the first channel's mean times a fixed ramp: (N, classes) logits."""
+
+  classes: int = 0
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
-    return jnp.mean(x[:, :, :x.shape[2] // 2, :], axis=(1, 2))
+    m = jnp.mean(x[:, :, :x.shape[2] // 2, :], axis=(1, 2))
+    return m[:, :1] * jnp.linspace(-3, 3, self.classes) if self.classes else m
+
+
+def left_logits(region, classes=0):
+  m = region[:, :, :region.shape[2] // 2].mean(axis=(1, 2))
+  return m[:, :1] * np.linspace(-3, 3, classes) if classes else m
 
 
 def data_config(**kw):
@@ -53,24 +62,24 @@ def canvas(n=2, seed=0):
   return images
 
 
-def expected_dense(images):
+def expected_dense(images, classes=0):
   probs = []
   for i, q in enumerate(SCALES):
     x = images[:, i, :q, :q]
-    probs.append(softmax(x[:, :, :q // 2].mean(axis=(1, 2))))   # the image
-    probs.append(softmax(x[:, :, q // 2:].mean(axis=(1, 2))))   # its mirror image
+    probs.append(softmax(left_logits(x, classes)))                 # the image
+    probs.append(softmax(left_logits(x[:, :, ::-1], classes)))     # its mirror image
   return np.mean(probs, axis=0)
 
 
-def expected_crops(images):
+def expected_crops(images, classes=0):
   probs = []
   for i, q in enumerate(SCALES):
     grid = np.linspace(0, q - SIZE, 5).round().astype(int)  # VGG: a regular 5x5 grid
     for r in grid:
       for c in grid:
         crop = images[:, i, r:r + SIZE, c:c + SIZE]
-        probs.append(softmax(crop[:, :, :SIZE // 2].mean(axis=(1, 2))))
-        probs.append(softmax(crop[:, :, SIZE // 2:].mean(axis=(1, 2))))
+        probs.append(softmax(left_logits(crop, classes)))
+        probs.append(softmax(left_logits(crop[:, :, ::-1], classes)))
   assert len(probs) == 150
   return np.mean(probs, axis=0)
 
@@ -129,3 +138,27 @@ def test_scales_view_places_each_dense_view_in_the_canvas():
         example, tf.zeros([2], tf.int64))["image"].numpy()
     np.testing.assert_allclose(got[i, :q, :q], want, atol=1e-6)
     assert not got[i, q:].any() and not got[i, :, q:].any()
+
+
+def test_end_to_end_through_eval_batches_and_the_eval_step():
+  """Digits through the canvas view, eval_batches (padding masked) and the sharded eval step
+  on the 8-device mesh, against the closed form on the same views."""
+  from jaxvision.data import pipeline, sources
+  from jaxvision.evaluate.classification import evaluate, make_eval_step
+  from jaxvision.parallel import make_mesh
+
+  source = sources.load_digits_source()
+  cfg = data_config(image_size=SIZE, eval_resize=40, resize="bilinear")
+  view = protocols.eval_view(cfg, "dense+multi_crop")
+  batches = pipeline.eval_batches(source, view, split="test", local_batch=8, max_examples=12)
+  fn = protocols.make_predict_fn(LeftHalfMean(classes=10), "dense+multi_crop", data_config=cfg)
+  metrics = evaluate(make_eval_step(fn, make_mesh()), {}, batches, make_mesh())
+  nll, correct = [], []
+  for ex in source.dataset("test").take(12):
+    images = view(ex, tf.zeros([2], tf.int64))["image"].numpy()[None]
+    p = 0.5 * (expected_dense(images, 10) + expected_crops(images, 10))[0]
+    nll.append(-np.log(p[int(ex["label"])]))
+    correct.append(np.argmax(p) == int(ex["label"]))
+  assert metrics["num_examples"] == 12
+  np.testing.assert_allclose(metrics["loss"], np.mean(nll), rtol=1e-5)
+  np.testing.assert_allclose(metrics["accuracy"], np.mean(correct))
