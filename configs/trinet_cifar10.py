@@ -14,11 +14,13 @@ three modules; by default here the trunk is ResNet-20's (stages 1-2 shared, stag
 head), so the number is a target, not a claim. `:cnn13` (also `:cnn13,runlocal`) uses the
 13-layer CNN (model trinet_cnn13; its split into M_S and the heads is ours, see there).
 
-Tri-Net's schedule as ModSSC's reimplementation reads the paper (the paper's own text beyond
-the abstract could not be retrieved): sigma0 0.95, sigma_os 0.25 (threshold lowered in the
-round after output smearing), sigma_decay 0.05 at each diversity-augmentation round (every 4th
-round once the pool is all of U), output smearing std 0.05, pool N_t = 1000 * 2^t, K = 6
-dropout passes with at most 2 unstable.
+The pool N_t = 1000 * 2^t (up to |U|), T = 30 rounds and lowering sigma only once N_t = |U|
+are the paper's own (its "Parameters" paragraph, as a third-party page quotes it;
+BUILD_NOTES.md session 10, #25). The rest of Tri-Net's schedule is as ModSSC's
+reimplementation reads the paper (its text beyond that could not be read here): sigma0 0.95,
+sigma_os 0.25 (threshold lowered in the round after output smearing), sigma_decay 0.05 at each
+diversity-augmentation round (every 4th round once the pool is all of U), output smearing std
+0.05, K = 6 dropout passes with at most 2 unstable.
 """
 
 import ml_collections

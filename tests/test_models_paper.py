@@ -231,3 +231,11 @@ def test_alexnet_2012_dense_evaluation_equals_fc_at_227():
   bigger = jax.eval_shape(lambda v, x: dense.apply(v, x), variables,
                           jax.ShapeDtypeStruct((2, 291, 259, 3), jnp.float32))
   assert bigger.shape == (2, 5)
+
+
+def test_alexnet_2012_smaller_input_reads_a_smaller_pool5():
+  # 99x99: conv1 23, pool 11, conv2 11, pool 5, conv3-5 5, pool 2 -> fc6 reads 2x2x16.
+  model = get_model("alexnet_2012_tiny", num_classes=10, pool5=2)
+  variables = model.init(key(0), jnp.zeros((1, 99, 99, 3)))
+  assert variables["params"]["fc6"]["kernel"].shape == (16 * 2 * 2, 32)
+  assert model.apply(variables, jnp.ones((2, 99, 99, 3))).shape == (2, 10)

@@ -87,6 +87,9 @@ class AlexNet2012(nn.Module):
   lrn: bool = True
   dropout_rate: float = 0.5
   dense_eval: bool = False
+  # The side of the pool5 map fc6 reads: 6 at 227x227; smaller inputs for small-data runs
+  # (99x99 gives 2) keep every layer but fc6's fan-in.
+  pool5: int = 6
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -112,7 +115,7 @@ class AlexNet2012(nn.Module):
       if pool:
         x = layers.max_pool(x, 3, 2)
     dropout = lambda y: nn.Dropout(self.dropout_rate, deterministic=not train)(y)
-    x = layers.FlattenDense(self.hidden, (6, 6), bias_init=ones, name="fc6", **kw)(
+    x = layers.FlattenDense(self.hidden, (self.pool5,) * 2, bias_init=ones, name="fc6", **kw)(
         x, sliding=self.dense_eval)
     x = dropout(nn.relu(x))
     x = dropout(nn.relu(nn.Dense(self.hidden, kernel_init=normal, bias_init=ones,
