@@ -120,6 +120,9 @@ def test_test_scales_follow_the_paper():
 def test_errors_name_the_fix():
   with pytest.raises(UserError, match="eval_resize"):
     protocols.check_protocol(data_config(image_size=224, eval_resize=240), "multi_crop")
+  with pytest.raises(UserError, match="multiscale_min to at least 224"):
+    protocols.check_protocol(data_config(image_size=224, augment=("multiscale",),
+                                         multiscale_min=200, multiscale_max=512), "multi_scale")
   with pytest.raises(UserError, match="data config"):
     protocols.make_predict_fn(LeftHalfMean(), "multi_scale")
   protocols.check_protocol(data_config(image_size=224, eval_resize=256), "multi_scale")

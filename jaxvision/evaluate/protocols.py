@@ -70,9 +70,11 @@ def check_protocol(data_config, mode: str) -> None:
       raise UserError(f"ten_crop cuts {size}x{size} crops from an image of shorter side "
                       f"data.{key}={side}; raise it to at least {size} (256 for 224)")
   if mode in SCALE_MODES and min(test_scales(data_config)) < size:
+    fix = (f"data.multiscale_min to at least {size}" if _jittered(data_config) else
+           f"the training scale S (data.eval_resize, or data.multiscale_min = max when "
+           f"'multiscale' is in data.augment) to at least {size + 32}")
     raise UserError(f"{mode} evaluates at Q = {test_scales(data_config)}, below the training "
-                    f"crop data.image_size={size}; raise data.eval_resize (the training "
-                    f"scale S) or data.multiscale_min to at least {size + 32}")
+                    f"crop data.image_size={size}; raise {fix}")
   if mode == "dense" and data_config.eval_resize < size:
     raise UserError(f"dense evaluation at data.eval_resize={data_config.eval_resize} is below "
                     f"the training crop data.image_size={size}; use Q >= {size}")
@@ -87,10 +89,15 @@ def test_scales(data_config) -> tuple[int, int, int]:
   S+32.
   """
   lo, hi = data_config.multiscale_min, data_config.multiscale_max
-  if "multiscale" in tuple(data_config.augment) and lo < hi:
+  if _jittered(data_config):
     return (lo, (lo + hi) // 2, hi)
   s = lo if "multiscale" in tuple(data_config.augment) else data_config.eval_resize
   return (s - 32, s, s + 32)
+
+
+def _jittered(data_config) -> bool:
+  return ("multiscale" in tuple(data_config.augment)
+          and data_config.multiscale_min < data_config.multiscale_max)
 
 
 def crop_offsets(q: int, size: int, grid: int = GRID) -> list[int]:
