@@ -287,3 +287,41 @@ def test_option_a_shortcut_subsamples_and_zero_pads():
   expected = np.zeros((2, 4, 4, 32), np.float32)
   expected[..., 8:24] = x[:, ::2, ::2, :]  # 16 extra channels, split 8 | 8.
   chex.assert_trees_all_close(y, np.maximum(expected, 0), atol=1e-6)
+
+
+def _lrn_paper(a, n, k, alpha, beta):
+  """Krizhevsky et al. (2012), sec. 3.3, written as the paper's loop over channel i."""
+  big_n = a.shape[-1]
+  b = np.empty_like(a, dtype=np.float64)
+  for i in range(big_n):
+    lo, hi = max(0, i - n // 2), min(big_n - 1, i + n // 2)
+    s = np.sum(a[..., lo:hi + 1].astype(np.float64) ** 2, axis=-1)
+    b[..., i] = a[..., i] / (k + alpha * s) ** beta
+  return b
+
+
+@pytest.mark.parametrize("n,k,alpha,beta", [(5, 2.0, 1e-4, 0.75), (3, 1.0, 0.5, 0.6)])
+def test_lrn_matches_paper_formula(n, k, alpha, beta):
+  # Large activations so the alpha * sum term moves the result well beyond rounding
+  # (with AlexNet's alpha=1e-4 and unit inputs the layer is nearly a constant scale).
+  x = _random((2, 3, 4, 9), seed=3) * 30.0
+  got = layers.local_response_norm(jnp.asarray(x), size=n, k=k, alpha=alpha, beta=beta)
+  want = _lrn_paper(x, n, k, alpha, beta)
+  assert np.max(np.abs(want / (x / k ** beta) - 1)) > 0.05  # the normalisation bites
+  np.testing.assert_allclose(np.asarray(got), want, rtol=2e-6, atol=1e-6)
+
+
+def test_lrn_matches_tensorflow_with_derived_mapping():
+  """TF: sqr_sum = sum(a[d - depth_radius : d + depth_radius + 1] ** 2) and
+  b = a / (bias + alpha * sqr_sum) ** beta. The window is 2 * depth_radius + 1 channels and
+  alpha multiplies the plain sum, so the paper's (n, k, alpha, beta) maps to
+  depth_radius = (n - 1) / 2, bias = k, alpha = alpha, beta = beta."""
+  tf = pytest.importorskip("tensorflow")
+  x = _random((2, 5, 5, 16), seed=4) * 40.0
+  n, k, alpha, beta = 5, 2.0, 1e-4, 0.75
+  want = tf.nn.local_response_normalization(x, depth_radius=(n - 1) // 2, bias=k,
+                                            alpha=alpha, beta=beta).numpy()
+  got = layers.local_response_norm(jnp.asarray(x), size=n, k=k, alpha=alpha, beta=beta)
+  np.testing.assert_allclose(np.asarray(got), want, rtol=1e-5, atol=1e-5)
+  with pytest.raises(ValueError, match="odd"):
+    layers.local_response_norm(jnp.asarray(x), size=4)

@@ -9,8 +9,8 @@ from typing import Any
 
 import flax.linen as nn
 
-from jaxvision.models import (alexnet, clip, googlenet, inception, jigsaw, lenet, mae, nin,
-                              resnet, ssl, trinet, vgg, vit)
+from jaxvision.models import (alexnet, clip, googlenet, googlenet_2014, inception, jigsaw,
+                              lenet, mae, nin, resnet, ssl, trinet, vgg, vit)
 from jaxvision.models.registry import ModelSpec, build, unknown_model_error
 
 
@@ -22,7 +22,8 @@ def _merge(*modules) -> dict[str, ModelSpec]:
 
 
 # Image classifiers: images -> logits (the zoo; `jaxvision models` lists them).
-CLASSIFIERS = _merge(lenet, alexnet, vgg, nin, googlenet, inception, resnet, vit)
+CLASSIFIERS = _merge(lenet, alexnet, vgg, nin, googlenet, googlenet_2014, inception, resnet,
+                     vit)
 # The models of a training method, built around zoo backbones: MAE, CLIP (image-text), the
 # pretext-task nets (jigsaw, flip), Tri-Net's shared trunk with three heads, and the
 # self-supervised wrappers (rotation, SimCLR). Their outputs are what their objective needs.

@@ -269,6 +269,7 @@ class FlattenDense(nn.Module):
   kernel_init: Callable = nn.initializers.normal(0.01)
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
+  bias_init: Callable = nn.initializers.zeros  # AlexNet 2012 starts its fc6 bias at 1
 
   @nn.compact
   def __call__(self, x, *, sliding: bool = False):
@@ -276,7 +277,7 @@ class FlattenDense(nn.Module):
     kh, kw = self.window
     kernel = self.param("kernel", self.kernel_init, (c * kh * kw, self.features),
                         self.param_dtype)
-    bias = self.param("bias", nn.initializers.zeros, (self.features,), self.param_dtype)
+    bias = self.param("bias", self.bias_init, (self.features,), self.param_dtype)
     x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
     if not sliding:
       if (h, w) != (kh, kw):
@@ -365,3 +366,24 @@ class BAM(nn.Module):
 def num_params(params) -> int:
   """Total number of entries of a parameter tree (arrays or ShapeDtypeStructs)."""
   return sum(math.prod(p.shape) for p in jax.tree_util.tree_leaves(params))
+
+
+def local_response_norm(x, *, size: int = 5, k: float = 2.0, alpha: float = 1e-4,
+                        beta: float = 0.75):
+  """Local response normalisation across channels (Krizhevsky et al. 2012, sec. 3.3):
+
+    b_c = a_c / (k + alpha * sum_{j=max(0, c-size//2)}^{min(C-1, c+size//2)} a_j^2) ** beta
+
+  in the paper's convention: alpha multiplies the plain sum (Caffe and PyTorch divide it by
+  `size` first, so their alpha is size times this one), `size` counts the whole window
+  (TensorFlow's depth_radius is size // 2). Defaults are AlexNet's k=2, n=5, alpha=1e-4,
+  beta=0.75. No parameters; computed in float32, returned in x's dtype.
+  """
+  if size < 1 or size % 2 == 0:
+    raise ValueError(f"LRN window size must be odd and positive, got {size}")
+  r = size // 2
+  x32 = x.astype(jnp.float32)
+  sq = jnp.pad(jnp.square(x32), [(0, 0)] * (x.ndim - 1) + [(r, r)])
+  c = x.shape[-1]
+  window_sum = functools.reduce(jnp.add, [sq[..., j:j + c] for j in range(size)])
+  return (x32 * (k + alpha * window_sum) ** -beta).astype(x.dtype)

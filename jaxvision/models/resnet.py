@@ -5,7 +5,10 @@ ImageNet (torchvision layout and names: conv1, bn1, layer1_0/conv1, .../downsamp
 7x7/2 stem and 3x3/2 max pool; basic blocks for 18/34, bottlenecks from 50 with the stride
 on the 3x3 conv ("v1.5", as torchvision); projection shortcuts (option B) where the shape
 changes. Params at 1000 classes: resnet18 11,689,512; resnet34 21,797,672; resnet50
-25,557,032; resnet101 44,549,160; resnet152 60,192,808.
+25,557,032; resnet101 44,549,160; resnet152 60,192,808. `version=1` (resnet50_v1) puts the
+stride on the bottleneck's first 1x1, as the paper did. plain18/plain34 are the paper's
+ImageNet plain nets (Table 1, Figure 4 left): the same layers without any shortcut, so
+without the projection convs (11,515,688 and 21,623,848 parameters).
 
 CIFAR (He et al. 2016, sec. 4.2): 3x3 stem of 16 channels, three stages of n basic blocks
 (16, 32, 64 channels, depth 6n+2), option A shortcuts -- identity, with stride-2 subsampling
@@ -91,12 +94,16 @@ class BasicBlock(_Block):
 
 class Bottleneck(_Block):
   expansion = 4
+  # 1.5: the stride on the 3x3 conv (torchvision's, whose weights import); 1: on the first
+  # 1x1, as He et al. (2016) and their released Caffe models. Same parameters either way.
+  version: float = 1.5
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
-    y = self.conv(self.planes, 1, name="conv1")(x)
+    s1, s2 = (self.stride, 1) if self.version == 1 else (1, self.stride)
+    y = self.conv(self.planes, 1, s1, name="conv1")(x)
     y = nn.relu(self.norm_layer(train, name="bn1")(y))
-    y = self.conv(self.planes, 3, self.stride, name="conv2")(y)  # v1.5: stride on the 3x3.
+    y = self.conv(self.planes, 3, s2, name="conv2")(y)
     y = nn.relu(self.norm_layer(train, name="bn2")(y))
     y = self.conv(self.planes * 4, 1, name="conv3")(y)
     y = self.norm_layer(train, name="bn3", last=True)(y)
@@ -126,11 +133,14 @@ class ResNet(nn.Module):
   # The stem's max pool: 'xla' (reduce_window) or 'slices' (layers.max_pool: the same values
   # and gradient routing, without XLA's select-and-scatter). No parameters either way.
   pool_impl: str = "xla"
+  version: float = 1.5  # bottleneck stride placement: 1 (the paper's) or 1.5 (torchvision's)
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
+    if self.version not in (1, 1.5):
+      raise ValueError(f"ResNet version must be 1 or 1.5, got {self.version}")
     kw = dict(norm=self.norm, groups=self.groups, dtype=self.dtype,
               param_dtype=self.param_dtype)
     x = x.astype(self.dtype)
@@ -143,7 +153,8 @@ class ResNet(nn.Module):
                                  dtype=self.dtype, param_dtype=self.param_dtype)(x))
     if self.stem == "imagenet":
       x = layers.max_pool(x, 3, 2, padding=1, impl=self.pool_impl)
-    block_cls = {"basic": BasicBlock, "bottleneck": Bottleneck}[self.block]
+    block_cls = {"basic": BasicBlock,
+                 "bottleneck": functools.partial(Bottleneck, version=self.version)}[self.block]
     for i, (blocks, width) in enumerate(zip(self.stages, self.widths)):
       for j in range(blocks):
         x = block_cls(width, 2 if j == 0 and i > 0 else 1, self.shortcut, self.se,
@@ -261,6 +272,12 @@ MODELS.update({
     f"plain{d}": ModelSpec(cifar_resnet(d, shortcut="none"), CIFAR,
                            f"CIFAR plain-{d}: ResNet-{d} without shortcuts")
     for d in (20, 56)})
+MODELS.update({
+    f"plain{d}": ModelSpec(imagenet_resnet(d, shortcut="none"), IMAGENET,
+                           f"ImageNet plain-{d}: ResNet-{d} without shortcuts (He et al. Table 1)")
+    for d in (18, 34)})
+MODELS["resnet50_v1"] = ModelSpec(imagenet_resnet(50, version=1), IMAGENET,
+                                  "ResNet-50 v1, the paper's: stride on the bottleneck's first 1x1")
 MODELS.update({
     "se_resnet18": ModelSpec(imagenet_resnet(18, se=True), IMAGENET, "SE-ResNet-18, timm"),
     "se_resnet50": ModelSpec(imagenet_resnet(50, se=True), IMAGENET, "SE-ResNet-50, timm"),

@@ -81,6 +81,64 @@ class TriNet(nn.Module):
     return jnp.stack(outs, axis=1)
 
 
+
+class TriNetCNN13(nn.Module):
+  """Tri-Net on the 13-layer CNN of its CIFAR-10/SVHN experiments ("conv-large" of Laine &
+  Aila 2017, Table 5; used by Tri-Net after them), split as M_S + three M_v.
+
+  conv-large: Gaussian input noise (std 0.15, training only); 3x [3x3 conv 128, LReLU 0.1];
+  2x2 max pool; dropout 0.5; 3x [3x3 conv 256]; max pool; dropout 0.5; 3x3 conv 512 VALID;
+  1x1 conv 256; 1x1 conv 128; global average pool; fc. Batch norm after every conv, convs
+  without bias; the public reimplementations differ here (the Mean Teacher / fast-SWA code
+  weight-normalises convs with bias before BN), and the count below is for this choice. M_S: everything up to the second dropout (the two 3-conv blocks); each M_v: the
+  last three convs, pooling, the head dropout Tri-Net's editing probes, and its own fc.
+  The split is ours: the paper's network table could not be read here (BUILD_NOTES.md,
+  session 10, #25), and this is the split Fig. 2's "shared low-level module, three
+  high-level modules" suggests. `mc_dropout=True` turns every dropout on (as the
+  reimplementations' stability check, the model in train mode with batch norm frozen).
+  Trainable parameters at 10 classes: 5,814,942 (conv-large alone: 3,121,802).
+  """
+
+  num_classes: int = 10
+  widths: tuple[int, ...] = (128, 256, 512, 256, 128)
+  dropout_rate: float = 0.5       # the head dropout before each fc (Tri-Net's editing)
+  block_dropout: float = 0.5      # conv-large's own, after each max pool
+  input_noise: float = 0.15
+  slope: float = 0.1
+  norm: str = "batch"
+  dtype: Any = jnp.float32
+  param_dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, *, train: bool = False, mc_dropout: bool = False):
+    kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+    drop_on = train or mc_dropout
+    x = x.astype(self.dtype)
+    if train and self.input_noise > 0:
+      x = x + self.input_noise * jax.random.normal(self.make_rng("dropout"), x.shape, x.dtype)
+
+    def unit(y, features, kernel, name, padding="SAME"):
+      y = nn.Conv(features, (kernel, kernel), padding=padding, use_bias=False,
+                  kernel_init=layers.conv_init, name=name, **kw)(y)
+      y = layers.make_norm(self.norm, train=train, name=f"{name}_bn", **kw)(y)
+      return nn.leaky_relu(y, self.slope)
+
+    w = self.widths
+    for block, width in enumerate(w[:2]):
+      for i in range(3):
+        x = unit(x, width, 3, f"shared_conv{block + 1}{'abc'[i]}")
+      x = layers.max_pool(x, 2, 2)
+      x = nn.Dropout(self.block_dropout, deterministic=not drop_on)(x)
+    outs = []
+    for v in range(NUM_HEADS):
+      h = unit(x, w[2], 3, f"head{v + 1}_conv3a", padding="VALID")
+      h = unit(h, w[3], 1, f"head{v + 1}_conv3b")
+      h = unit(h, w[4], 1, f"head{v + 1}_conv3c")
+      h = jnp.mean(h, axis=(1, 2))
+      h = nn.Dropout(self.dropout_rate, deterministic=not drop_on, name=f"dropout{v + 1}")(h)
+      outs.append(nn.Dense(self.num_classes, name=f"fc{v + 1}", **kw)(h))
+    return jnp.stack(outs, axis=1)
+
 def vote(logits):
   """(N, 3, C) head logits -> (N,) majority vote of the heads' argmaxes.
 
@@ -101,4 +159,7 @@ MODELS = {
                                  "Tri-Net: ResNet-20 stem + stages 1-2 shared, stage 3 x 3 heads"),
     "trinet_resnet8": ModelSpec(functools.partial(TriNet, stages=(1, 1, 1)), (32, 32, 3),
                                 "Tri-Net on ResNet-8 (laptop runs)"),
+    "trinet_cnn13": ModelSpec(TriNetCNN13, (32, 32, 3),
+                              "Tri-Net on the 13-layer CNN (Laine & Aila's conv-large): "
+                              "6 convs shared, 3 per head"),
 }

@@ -331,7 +331,8 @@ def evaluate_workdir(config, workdir: str, split: str = "test", mode: str = "cen
                       f"is evaluated by its {exp.objective.evaluation!r} evaluator")
     return dict(run_eval(exp, state, split), step=step)
   variables = eval_variables(state)
-  predict_fn = protocols.make_predict_fn(exp.model, mode, flip=config.data.dense_flip)
+  predict_fn = protocols.make_predict_fn(exp.model, mode, flip=config.data.dense_flip,
+                                         data_config=config.data)
   view = None if mode == "center" else protocols.eval_view(config.data, mode)
   metrics = evaluators.classification_eval(exp, variables, split, predict_fn=predict_fn,
                                            view=view)
