@@ -21,6 +21,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 
 WIDTHS = (64, 128, 256, 512, 512)
@@ -39,6 +40,7 @@ class VGG(nn.Module):
   groups: int = 32
   dropout_rate: float = 0.5
   dense_eval: bool = False
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -52,6 +54,7 @@ class VGG(nn.Module):
     for convs, width in zip(self.stages, self.widths):
       for _ in range(convs):
         x = nn.Conv(width, (3, 3), padding=((1, 1), (1, 1)), kernel_init=layers.conv_init,
+                    conv_general_dilated=conv_function(self.conv_impl),
                     name=f"features_{index}", **kw)(x)
         index += 1
         if self.norm is not None:
