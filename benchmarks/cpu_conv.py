@@ -1,13 +1,21 @@
-"""On the CPU: jaxvision's train step with XLA's convolutions, with GEMM convolutions
-(`model.conv_impl='gemm'`, jaxvision/models/conv_gemm.py) and PyTorch eager, interleaved.
+"""On the CPU, interleaved in one process: jaxvision's train step with each convolution
+implementation (`model.conv_impl`: 'auto', the default, 'xla', 'gemm'; see
+jaxvision/models/conv_gemm.py), a bare Flax step of the same model on the default settings,
+and PyTorch eager (torchvision's model).
 
-  python benchmarks/cpu_conv.py --model resnet18 --batch-size 64 --image-size 32 \
-      --num-classes 10 --steps 5 --rounds 4 [--threads 2]
+  python benchmarks/cpu_conv.py --model resnet50 --batch-size 16 --image-size 224 \
+      --num-classes 1000 --steps 2 --rounds 3
+  python benchmarks/cpu_conv.py --model resnet18 --batch-size 128 --image-size 32 \
+      --num-classes 10 --steps 3 --rounds 4 [--impls auto,xla,gemm] [--no-bare] [--no-torch]
 
-The three steps are compiled/warmed up first, then run in alternating rounds of `steps`
-synchronised steps each, so a neighbour's load on a shared machine hits all alike. Printed:
-median step time and images/s of each, and the ratios to PyTorch (above 1 = faster).
-Needs torch and torchvision (the [interop] extra) for the PyTorch column; float32 only.
+The jaxvision columns run exactly what `jaxvision bench` runs (its `compile_train_step`, the
+Supervised objective, SGD with momentum 0.9, lr 0.1, the state donated); the bare column is
+benchmarks/bare_flax.py's step (`jax.jit(value_and_grad)`, optax.sgd, no mesh, no objective).
+Every step is compiled and warmed up first, then all run in alternating rounds of `steps`
+synchronised steps, so a neighbour's load on a shared machine hits all alike. Printed: the
+median step of each, images/s, and the ratios to PyTorch and to the bare step (above 1 =
+faster than it). float32 only. Needs torch and torchvision (the [interop] extra) for the
+PyTorch column; models torchvision lacks (lenet5, resnet20, ...) get none.
 """
 
 import argparse
@@ -19,7 +27,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def jaxvision_step(model_name, conv_impl, images, labels, num_classes):
+def jaxvision_step(model_name, images, labels, num_classes, settings):
   import jax
 
   from jaxvision import models, objectives
@@ -29,7 +37,7 @@ def jaxvision_step(model_name, conv_impl, images, labels, num_classes):
   from jaxvision.train.state import create_state
   from jaxvision.train.step import compile_train_step
 
-  model = models.get_model(model_name, num_classes=num_classes, conv_impl=conv_impl)
+  model = models.get_model(model_name, num_classes=num_classes, **settings)
   mesh = make_mesh()
   tx, schedule = make_optimizer(_optimizer_config(), 10**6)
   state = jax.jit(lambda r: create_state(model, tx, r, images.shape[1:]),
@@ -42,6 +50,30 @@ def jaxvision_step(model_name, conv_impl, images, labels, num_classes):
   def run():
     holder[0], metrics = step(holder[0], batch)
     jax.block_until_ready((holder[0], metrics))
+  return run
+
+
+def bare_step(model_name, images, labels, num_classes, settings):
+  import jax
+  import jax.numpy as jnp
+  import optax
+
+  from benchmarks.bare_flax import bare_step_fn
+  from jaxvision import models
+
+  model = models.get_model(model_name, num_classes=num_classes, **settings)
+  variables = dict(model.init(jax.random.key(0), jnp.zeros((2, *images.shape[1:])),
+                              train=False))
+  params = variables.pop("params")
+  tx = optax.sgd(0.1, momentum=0.9)
+  holder = [params, variables, tx.init(params)]
+  fn = bare_step_fn(model, tx)
+  x, y = jnp.asarray(images), jnp.asarray(labels)
+
+  def run():
+    out = fn(*holder, x, y)
+    jax.block_until_ready(out)
+    holder[:] = out[:3]
   return run
 
 
@@ -66,47 +98,68 @@ def torch_step(model_name, images, labels, num_classes, threads):
   return run
 
 
+def interleave(steps: dict, n: int, rounds: int) -> dict:
+  """Median seconds of each callable, after two warm-up calls each, in alternating rounds."""
+  for fn in list(steps.values()) * 2:  # compile and warm up
+    fn()
+  times = {name: [] for name in steps}
+  for _ in range(rounds):
+    for name, fn in steps.items():
+      for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times[name].append(time.perf_counter() - start)
+  return {k: statistics.median(v) for k, v in times.items()}
+
+
 def main(argv=None) -> int:
   import numpy as np
+
+  from jaxvision.bench import parse_model_settings
 
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--model", default="resnet18")
   p.add_argument("--batch-size", type=int, default=64)
   p.add_argument("--image-size", type=int, default=32)
+  p.add_argument("--channels", type=int, default=3)
   p.add_argument("--num-classes", type=int, default=10)
   p.add_argument("--steps", type=int, default=5)
   p.add_argument("--rounds", type=int, default=4)
+  p.add_argument("--impls", default="auto,xla,gemm",
+                 help="conv_impl values for jaxvision columns; the first is the default's")
+  p.add_argument("--model-setting", action="append", default=[], metavar="NAME=VALUE")
+  p.add_argument("--no-bare", action="store_true", help="no bare Flax column")
+  p.add_argument("--no-torch", action="store_true", help="no PyTorch column")
   p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
   args = p.parse_args(argv)
+  settings = parse_model_settings(args.model_setting)
   rng = np.random.default_rng(0)
-  images = rng.standard_normal((args.batch_size, args.image_size, args.image_size, 3),
-                               np.float32)
+  images = rng.standard_normal(
+      (args.batch_size, args.image_size, args.image_size, args.channels), np.float32)
   labels = rng.integers(0, args.num_classes, args.batch_size).astype(np.int32)
-  steps = {"jaxvision xla conv": jaxvision_step(args.model, "xla", images, labels,
-                                                args.num_classes),
-           "jaxvision gemm conv": jaxvision_step(args.model, "gemm", images, labels,
-                                                 args.num_classes)}
-  try:
-    steps["torch eager"] = torch_step(args.model, images, labels, args.num_classes,
-                                      args.threads)
-  except ImportError:
-    print("  (torch/torchvision not installed: no PyTorch column)")
-  for fn in list(steps.values()) * 2:  # compile and warm up
-    fn()
-  times = {name: [] for name in steps}
-  for _ in range(args.rounds):
-    for name, fn in steps.items():
-      for _ in range(args.steps):
-        start = time.perf_counter()
-        fn()
-        times[name].append(time.perf_counter() - start)
-  print(f"  {args.model}, batch {args.batch_size}, {args.image_size}x{args.image_size}, "
-        f"float32, CPU, {os.cpu_count()} cores; median of {args.steps * args.rounds} steps")
-  print(f"  {'step':<22}{'ms':>9}{'images/s':>10}{'vs torch':>10}")
-  med = {k: statistics.median(v) for k, v in times.items()}
+  steps = {}
+  for impl in args.impls.split(","):
+    steps[f"jaxvision {impl}"] = jaxvision_step(args.model, images, labels, args.num_classes,
+                                                {**settings, "conv_impl": impl})
+  if not args.no_bare:  # The bare step of the model as `jaxvision bench` builds it by default.
+    steps["bare flax"] = bare_step(args.model, images, labels, args.num_classes, settings)
+  if not args.no_torch:
+    try:
+      steps["torch eager"] = torch_step(args.model, images, labels, args.num_classes,
+                                        args.threads)
+    except (ImportError, KeyError) as e:
+      print(f"  (no PyTorch column: {e})")
+  med = interleave(steps, args.steps, args.rounds)
+  print(f"  {args.model} {settings or ''}, batch {args.batch_size}, "
+        f"{args.image_size}x{args.image_size}x{args.channels}, float32, CPU, "
+        f"{os.cpu_count()} cores, XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; "
+        f"median of {args.steps * args.rounds} steps")
+  print(f"  {'step':<20}{'ms':>9}{'images/s':>10}{'vs torch':>10}{'vs bare':>9}")
   for name, t in med.items():
-    ratio = f"{med['torch eager'] / t:.2f}" if "torch eager" in med else "-"
-    print(f"  {name:<22}{t * 1e3:>9.1f}{args.batch_size / t:>10.1f}{ratio:>10}")
+    vs_torch = f"{med['torch eager'] / t:.2f}" if "torch eager" in med else "-"
+    vs_bare = f"{med['bare flax'] / t:.2f}" if "bare flax" in med else "-"
+    print(f"  {name:<20}{t * 1e3:>9.1f}{args.batch_size / t:>10.1f}{vs_torch:>10}"
+          f"{vs_bare:>9}")
   return 0
 
 

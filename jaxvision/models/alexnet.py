@@ -19,6 +19,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 
 
@@ -31,13 +32,15 @@ class AlexNet(nn.Module):
   # False: return the fc7 activations (after ReLU; 4096 wide) and hold no classifier_6, the
   # features an SSL wrapper's encoder and a linear probe read.
   head: bool = True
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
-    conv = functools.partial(nn.Conv, kernel_init=layers.conv_init, **kw)
+    conv = functools.partial(nn.Conv, kernel_init=layers.conv_init,
+                             conv_general_dilated=conv_function(self.conv_impl), **kw)
     dense = functools.partial(nn.Dense, kernel_init=nn.initializers.normal(0.01), **kw)
     dropout = lambda y: nn.Dropout(self.dropout_rate, deterministic=not train)(y)
     w = self.widths

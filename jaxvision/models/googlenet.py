@@ -48,12 +48,14 @@ class _Base(nn.Module):
   num_classes: int = 1000
   norm: str = "batch"
   groups: int = 32
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   def conv(self, features, kernel, stride=1, padding=0, *, name):
     return layers.ConvNormAct(features, kernel, stride, padding, norm=self.norm,
-                              groups=self.groups, epsilon=1e-3, dtype=self.dtype,
+                              groups=self.groups, epsilon=1e-3, conv_impl=self.conv_impl,
+                              dtype=self.dtype,
                               param_dtype=self.param_dtype, name=name)
 
 
@@ -106,7 +108,7 @@ class GoogLeNet(_Base):
     x = x.astype(self.dtype)
     if self.transform_input:
       x = transform_input(x)
-    kw = dict(norm=self.norm, groups=self.groups, dtype=self.dtype,
+    kw = dict(norm=self.norm, groups=self.groups, conv_impl=self.conv_impl, dtype=self.dtype,
               param_dtype=self.param_dtype)
     x = self.conv(64, 7, 2, 3, name="conv1")(x, train=train)
     x = layers.max_pool(x, 3, 2, ceil_mode=True)
@@ -195,7 +197,7 @@ class BNInception(_Base):
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     x = x.astype(self.dtype)
-    kw = dict(norm=self.norm, groups=self.groups, dtype=self.dtype,
+    kw = dict(norm=self.norm, groups=self.groups, conv_impl=self.conv_impl, dtype=self.dtype,
               param_dtype=self.param_dtype)
     x = self.conv(64, 7, 2, 3, name="conv1")(x, train=train)
     x = layers.max_pool(x, 3, 2, ceil_mode=True)

@@ -23,22 +23,23 @@ from jaxvision.models.registry import ModelSpec
 
 
 def basic_conv(features, kernel, stride=1, padding=0, *, name, norm, groups, dtype,
-               param_dtype, init=layers.conv_init):
+               param_dtype, init=layers.conv_init, conv_impl="auto"):
   """torchvision's BasicConv2d for Inception v3 (BatchNorm eps 1e-3)."""
   return layers.ConvNormAct(features, kernel, stride, padding, norm=norm, groups=groups,
-                            epsilon=1e-3, kernel_init=init, dtype=dtype,
+                            epsilon=1e-3, kernel_init=init, conv_impl=conv_impl, dtype=dtype,
                             param_dtype=param_dtype, name=name)
 
 
 class _Block(nn.Module):
   norm: str = "batch"
   groups: int = 32
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   def conv(self, *args, **kwargs):
     return basic_conv(*args, norm=self.norm, groups=self.groups, dtype=self.dtype,
-                      param_dtype=self.param_dtype, **kwargs)
+                      param_dtype=self.param_dtype, conv_impl=self.conv_impl, **kwargs)
 
   def pool_avg(self, x):
     return layers.avg_pool(x, 3, 1, padding=1)
@@ -153,12 +154,13 @@ class InceptionV3(nn.Module):
   dropout_rate: float = 0.5
   norm: str = "batch"
   groups: int = 32
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
-    kw = dict(norm=self.norm, groups=self.groups, dtype=self.dtype,
+    kw = dict(norm=self.norm, groups=self.groups, conv_impl=self.conv_impl, dtype=self.dtype,
               param_dtype=self.param_dtype)
     conv = functools.partial(basic_conv, **kw)
     x = x.astype(self.dtype)

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from jaxvision.models.conv_gemm import conv_function
+
 NORMS = ("batch", "batch_fast", "layer", "instance", "group", "none")
 
 # torchvision's conv init (kaiming normal, fan_out): the models train from scratch with it.
@@ -242,6 +244,7 @@ class ConvNormAct(nn.Module):
   epsilon: float = 1e-5
   act: bool = True
   kernel_init: Callable = conv_init
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -250,7 +253,8 @@ class ConvNormAct(nn.Module):
     x = nn.Conv(self.features, _pairs(self.kernel_size), _pairs(self.strides),
                 padding=torch_padding(self.padding), use_bias=False,
                 kernel_init=self.kernel_init, dtype=self.dtype,
-                param_dtype=self.param_dtype, name="conv")(x)
+                param_dtype=self.param_dtype,
+                conv_general_dilated=conv_function(self.conv_impl), name="conv")(x)
     x = make_norm(self.norm, train=train, name="bn", groups=self.groups,
                   epsilon=self.epsilon, dtype=self.dtype, param_dtype=self.param_dtype)(x)
     return nn.relu(x) if self.act else x
@@ -335,6 +339,7 @@ class BAM(nn.Module):
   dilation: int = 4
   norm: str = "batch"
   groups: int = 32
+  conv_impl: str = "auto"  # see models/conv_gemm.py (the dilated convs always use XLA's)
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -344,6 +349,7 @@ class BAM(nn.Module):
     hidden = max(1, c // self.reduction)
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
     norm = functools.partial(make_norm, train=train, groups=self.groups, **kw)
+    conv = functools.partial(nn.Conv, conv_general_dilated=conv_function(self.conv_impl), **kw)
 
     mc = jnp.mean(x, axis=(1, 2))
     mc = nn.relu(nn.Dense(hidden, name="channel_fc0", **kw)(mc))
@@ -352,11 +358,11 @@ class BAM(nn.Module):
     mc = norm(channel_kind, name="channel_bn")(mc)
 
     d = self.dilation
-    ms = nn.relu(nn.Conv(hidden, (1, 1), name="spatial_reduce", **kw)(x))
+    ms = nn.relu(conv(hidden, (1, 1), name="spatial_reduce")(x))
     for i in range(2):
-      ms = nn.relu(nn.Conv(hidden, (3, 3), padding=((d, d), (d, d)), kernel_dilation=(d, d),
-                           kernel_init=conv_init, name=f"spatial_dilated{i}", **kw)(ms))
-    ms = nn.Conv(1, (1, 1), name="spatial_final", **kw)(ms)
+      ms = nn.relu(conv(hidden, (3, 3), padding=((d, d), (d, d)), kernel_dilation=(d, d),
+                        kernel_init=conv_init, name=f"spatial_dilated{i}")(ms))
+    ms = conv(1, (1, 1), name="spatial_final")(ms)
     ms = norm(self.norm, name="spatial_bn")(ms)
 
     attention = 1.0 + nn.sigmoid(mc[:, None, None, :] + ms)

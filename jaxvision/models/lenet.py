@@ -17,6 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 
 # Table I of the paper: which S2 maps (rows) feed each C3 map (columns 0..15).
@@ -57,6 +58,7 @@ class SparseC3(nn.Module):
 
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
+  conv_impl: str = "auto"  # see models/conv_gemm.py
 
   @nn.compact
   def __call__(self, x):
@@ -69,7 +71,8 @@ class SparseC3(nn.Module):
       biases.append(self.param(f"map{j}_bias", nn.initializers.zeros, (1,), self.param_dtype))
       kernel = kernel.at[:, :, list(inputs), j].set(k[..., 0])
     bias = jnp.concatenate(biases)
-    y = jax.lax.conv_general_dilated(
+    conv = conv_function(self.conv_impl) or jax.lax.conv_general_dilated
+    y = conv(
         x.astype(self.dtype), kernel.astype(self.dtype), (1, 1), "VALID",
         dimension_numbers=("NHWC", "HWIO", "NHWC"))
     return y + bias.astype(self.dtype)
@@ -84,6 +87,7 @@ class LeNet5(nn.Module):
   dropout_rate: float = 0.0
   # False: return the 84 F6 activations and hold no output layer (an SSL wrapper's encoder).
   head: bool = True
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -95,12 +99,13 @@ class LeNet5(nn.Module):
           "set data.image_size=32 (28x28 images are zero-padded, as the paper did)")
     dense = functools.partial(nn.Dense, dtype=self.dtype, param_dtype=self.param_dtype)
     conv = functools.partial(nn.Conv, padding="VALID", dtype=self.dtype,
-                             param_dtype=self.param_dtype)
+                             param_dtype=self.param_dtype,
+                             conv_general_dilated=conv_function(self.conv_impl))
     x = x.astype(self.dtype)
     if self.classic:
       act = scaled_tanh
       pool = lambda name: Subsampling(self.dtype, self.param_dtype, name=name)
-      c3 = SparseC3(self.dtype, self.param_dtype, name="c3")
+      c3 = SparseC3(self.dtype, self.param_dtype, self.conv_impl, name="c3")
     else:
       act = nn.relu
       pool = lambda name: (lambda y: nn.max_pool(y, (2, 2), strides=(2, 2)))

@@ -15,6 +15,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 
 
@@ -24,13 +25,15 @@ class NiN(nn.Module):
   # False: stop after block3_cccp1 and average its 192 maps; block3_cccp2, the per-class
   # 1x1 conv, is NiN's classifier, so it is left out (an SSL wrapper's encoder).
   head: bool = True
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     conv = functools.partial(nn.Conv, kernel_init=layers.conv_init, dtype=self.dtype,
-                             param_dtype=self.param_dtype)
+                             param_dtype=self.param_dtype,
+                             conv_general_dilated=conv_function(self.conv_impl))
     # (name, spatial kernel, widths of the conv and its two 1x1 layers)
     blocks = (("block1", 5, (192, 160, 96)), ("block2", 5, (192, 192, 192)),
               ("block3", 3, (192, 192, self.num_classes)))

@@ -44,7 +44,7 @@ class _Block(nn.Module):
   zero_init_residual: bool = False
   norm: str = "batch"
   groups: int = 32
-  conv_impl: str = "xla"
+  conv_impl: str = "auto"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -127,9 +127,9 @@ class ResNet(nn.Module):
   head: bool = True
   norm: str = "batch"
   groups: int = 32
-  # 'gemm': convolutions as one matrix product (models/conv_gemm.py), faster on XLA's CPU
-  # backend; 'xla' elsewhere. Same parameters either way.
-  conv_impl: str = "xla"
+  # 'auto': per convolution, the faster of XLA's and the GEMM form (models/conv_gemm.py) for
+  # the backend; 'xla' or 'gemm' force one. Same parameters either way.
+  conv_impl: str = "auto"
   # The stem's max pool: 'xla' (reduce_window) or 'slices' (layers.max_pool: the same values
   # and gradient routing, without XLA's select-and-scatter). No parameters either way.
   pool_impl: str = "xla"
@@ -161,7 +161,7 @@ class ResNet(nn.Module):
                       self.se_divisor, self.zero_init_residual, name=f"layer{i + 1}_{j}",
                       conv_impl=self.conv_impl, **kw)(x, train=train)
       if i + 1 in self.bam_after:
-        x = layers.BAM(name=f"bam{i + 1}", **kw)(x, train=train)
+        x = layers.BAM(name=f"bam{i + 1}", conv_impl=self.conv_impl, **kw)(x, train=train)
     x = jnp.mean(x, axis=(1, 2))
     if not self.head:
       return x
@@ -182,7 +182,7 @@ class PreActBlock(nn.Module):
   groups: int = 32
   momentum: float = 0.999
   epsilon: float = 1e-3
-  conv_impl: str = "xla"
+  conv_impl: str = "auto"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -217,7 +217,7 @@ class WideResNet(nn.Module):
   slope: float = 0.1
   norm: str = "batch"
   groups: int = 32
-  conv_impl: str = "xla"  # 'gemm' on CPU: see ResNet
+  conv_impl: str = "auto"  # see ResNet
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 from jaxvision.models.resnet import BasicBlock
 
@@ -31,6 +32,7 @@ class _Stages(nn.Module):
   widths: tuple[int, ...]
   first_stage: int  # index of stages[0] in the whole net: stride 2 on entry unless it is 0
   norm: str = "batch"
+  conv_impl: str = "auto"
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -40,7 +42,7 @@ class _Stages(nn.Module):
       stage = self.first_stage + i
       for j in range(blocks):
         x = BasicBlock(width, 2 if j == 0 and stage > 0 else 1, "pad", norm=self.norm,
-                       dtype=self.dtype, param_dtype=self.param_dtype,
+                       conv_impl=self.conv_impl, dtype=self.dtype, param_dtype=self.param_dtype,
                        name=f"layer{stage + 1}_{j}")(x, train=train)
     return x
 
@@ -52,6 +54,7 @@ class TriNet(nn.Module):
   dropout_rate: float = 0.3
   num_classes: int = 10
   norm: str = "batch"
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -60,11 +63,13 @@ class TriNet(nn.Module):
     if not 0 < self.shared_stages < len(self.stages):
       raise ValueError(f"shared_stages must be in 1..{len(self.stages) - 1}, "
                        f"got {self.shared_stages}")
-    kw = dict(norm=self.norm, dtype=self.dtype, param_dtype=self.param_dtype)
+    kw = dict(norm=self.norm, conv_impl=self.conv_impl, dtype=self.dtype,
+              param_dtype=self.param_dtype)
     x = x.astype(self.dtype)
     x = nn.Conv(self.widths[0], (3, 3), padding=((1, 1), (1, 1)), use_bias=False,
                 kernel_init=layers.conv_init, name="conv1", dtype=self.dtype,
-                param_dtype=self.param_dtype)(x)
+                param_dtype=self.param_dtype,
+                conv_general_dilated=conv_function(self.conv_impl))(x)
     x = nn.relu(layers.make_norm(self.norm, train=train, name="bn1", dtype=self.dtype,
                                  param_dtype=self.param_dtype)(x))
     s = self.shared_stages

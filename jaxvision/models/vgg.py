@@ -23,6 +23,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.registry import ModelSpec
 
 WIDTHS = (64, 128, 256, 512, 512)
@@ -46,6 +47,7 @@ class VGG(nn.Module):
   # stage listed here (C: stages 2, 3, 4, counting from 0).
   lrn: bool = False
   one_by_one: tuple[int, ...] = ()
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -56,14 +58,15 @@ class VGG(nn.Module):
     dropout = lambda y: nn.Dropout(self.dropout_rate, deterministic=not train)(y)
     x = x.astype(self.dtype)
     index = 0  # torchvision's position in `features`: conv, [norm], ReLU, ..., MaxPool.
+    conv = conv_function(self.conv_impl)
     for stage, (convs, width) in enumerate(zip(self.stages, self.widths)):
       for i in range(convs):
         if stage in self.one_by_one and i == convs - 1:  # configuration C
-          x = nn.Conv(width, (1, 1), kernel_init=layers.conv_init, name=f"features_{index}",
-                      **kw)(x)
+          x = nn.Conv(width, (1, 1), kernel_init=layers.conv_init, conv_general_dilated=conv,
+                      name=f"features_{index}", **kw)(x)
         else:
           x = nn.Conv(width, (3, 3), padding=((1, 1), (1, 1)), kernel_init=layers.conv_init,
-                      name=f"features_{index}", **kw)(x)
+                      conv_general_dilated=conv, name=f"features_{index}", **kw)(x)
         index += 1
         if self.norm is not None:
           x = layers.make_norm(self.norm, train=train, name=f"features_{index}",
