@@ -7,7 +7,6 @@ mid-save leaves the previous checkpoint as the latest.
 """
 
 import json
-import os
 import sys
 import time
 
@@ -15,6 +14,7 @@ import flax
 import jax
 import orbax.checkpoint as ocp
 
+from jaxvision import paths
 from jaxvision.errors import UserError
 
 RUN_INFO = "run.json"
@@ -22,10 +22,9 @@ RUN_INFO = "run.json"
 
 def check_run_info(workdir: str, info: dict, *, record: bool = True) -> None:
   """Refuses a workdir whose checkpoints are of another model; records `info` if asked."""
-  path = os.path.join(workdir, RUN_INFO)
-  if os.path.exists(path):
-    with open(path) as f:
-      previous = json.load(f)
+  path = paths.join(workdir, RUN_INFO)
+  if paths.exists(path):
+    previous = json.loads(paths.read_text(path))
     info = json.loads(json.dumps(info))  # tuples come back from run.json as lists
     differing = [k for k in info if k in previous and previous[k] != info[k]]
     if differing:
@@ -34,11 +33,8 @@ def check_run_info(workdir: str, info: dict, *, record: bool = True) -> None:
                       "use a new --workdir (nothing was changed)")
     return
   if record and jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-      json.dump(info, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    paths.makedirs(workdir)
+    paths.write_text(path, json.dumps(info, indent=2, sort_keys=True))
 
 
 class Checkpointer:
@@ -46,7 +42,8 @@ class Checkpointer:
 
   def __init__(self, workdir: str, *, max_to_keep: int = 3):
     self.workdir = workdir
-    self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+    # A URL stays a URL: os.path.abspath would turn gs://b/run into ./gs:/b/run.
+    self.directory = paths.absolute(paths.join(workdir, "checkpoints"))
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
     # The handler named up front lets item_metadata() read shapes without restoring.
     self.manager = ocp.CheckpointManager(
@@ -119,11 +116,11 @@ class Checkpointer:
                       "use the same settings or a new --workdir")
 
   def _set_aside(self, step, error):
-    corrupt_dir = os.path.join(self.workdir, "checkpoints.corrupt")
+    corrupt_dir = paths.join(self.workdir, "checkpoints.corrupt")
     if jax.process_index() == 0:
-      os.makedirs(corrupt_dir, exist_ok=True)
-      destination = os.path.join(corrupt_dir, f"{step}-{int(time.time())}")
-      os.replace(os.path.join(self.directory, str(step)), destination)
+      paths.makedirs(corrupt_dir)
+      destination = paths.join(corrupt_dir, f"{step}-{int(time.time())}")
+      paths.move(paths.join(self.directory, str(step)), destination)
       reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
       print(f"jaxvision: warning: checkpoint {self.directory}/{step} is unreadable ({reason});"
             f" moved to {destination}; trying the previous one", file=sys.stderr, flush=True)

@@ -6,7 +6,6 @@ before the first step, so a mistake costs seconds, not a compiled model.
 
 import dataclasses
 import math
-import os
 import signal
 import time
 
@@ -14,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvision import models, objectives
+from jaxvision import models, objectives, paths
 from jaxvision.checkpoint import Checkpointer, check_run_info
 from jaxvision.data import sources, streams, views
 from jaxvision.errors import Stopped, UserError
@@ -22,6 +21,7 @@ from jaxvision.evaluate import protocols
 from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
 from jaxvision.train import evaluators
 from jaxvision.train.init_from import initialise_from
+from jaxvision.train.lease import hold_workdir
 from jaxvision.train.metrics_log import MetricsLog
 from jaxvision.train.optim import make_optimizer
 from jaxvision.train.preemption import PreemptionWatcher
@@ -141,13 +141,12 @@ def run_eval(exp: Experiment, state, split: str = "test") -> dict:
 
 def check_workdir_writable(workdir: str) -> None:
   """Fails before any compilation when the workdir cannot hold checkpoints and logs."""
-  probe = os.path.join(workdir, f".write_test_{jax.process_index()}")
+  probe = paths.join(workdir, f".write_test_{jax.process_index()}")
   try:
-    os.makedirs(workdir, exist_ok=True)
-    with open(probe, "w") as f:
-      f.write("ok")
-    os.remove(probe)
-  except OSError as e:
+    paths.makedirs(workdir)
+    paths.write_text(probe, "ok")
+    paths.remove(probe)
+  except OSError as e:  # object stores raise OSError subclasses too (missing bucket, 403)
     raise UserError(f"cannot write to workdir {workdir}: {e.strerror or e}; "
                     "choose a folder you can write to") from None
 
@@ -155,10 +154,8 @@ def check_workdir_writable(workdir: str) -> None:
 def save_config(config, workdir: str) -> None:
   """WORKDIR/config.json: what the newest (re)start ran with, for reports and audits."""
   if jax.process_index() == 0:
-    path = os.path.join(workdir, "config.json")
-    with open(path + ".tmp", "w") as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    os.replace(path + ".tmp", path)
+    paths.write_text(paths.join(workdir, "config.json"),
+                     config.to_json_best_effort(indent=2, sort_keys=True))
 
 
 def first_nonfinite(pending, start_step, skipping=False):
@@ -179,6 +176,16 @@ def train_and_evaluate(config, workdir: str) -> dict:
   """Trains to config's step count, resuming from WORKDIR; returns the final test metrics."""
   exp = build_experiment(config, workdir)
   check_workdir_writable(workdir)
+  # One writer per workdir, taken before anything in it is written.
+  lease = hold_workdir(workdir, config.get("lease_timeout_secs", 60.0))
+  try:
+    return _train(exp, config, workdir)
+  finally:
+    if lease is not None:
+      lease.release()
+
+
+def _train(exp, config, workdir: str) -> dict:
   check_run_info(workdir, _run_info(exp))
   save_config(config, workdir)
   if "semi" in config and not config.semi.get("audit_dir", ""):
@@ -290,7 +297,7 @@ def load_trained(config, workdir: str):
   """
   from jaxvision.weights.export import is_pretrained_dir
 
-  if workdir and not os.path.isdir(os.path.join(workdir, "checkpoints")):
+  if workdir and not paths.isdir(paths.join(workdir, "checkpoints")):
     raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
                     f"jaxvision train --config ... --workdir {workdir}")
   exp = build_experiment(config, workdir)
