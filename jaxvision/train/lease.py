@@ -92,9 +92,11 @@ class WorkdirLease:
           file=sys.stderr, flush=True)
 
   def _beat(self) -> None:
+    failures = 0
     while not self._stop.wait(self.timeout_secs / 4):
       try:
         self.version = paths.replace_if(self.path, self._record(), self.version)
+        failures = 0
       except paths.PreconditionFailed:
         # Someone took over because our heartbeat stalled past the timeout: two writers
         # now, so this one stops before it writes another checkpoint.
@@ -103,8 +105,10 @@ class WorkdirLease:
               file=sys.stderr, flush=True)
         os._exit(2)
       except OSError as e:  # a storage hiccup: the next beat tries again
-        print(f"jaxvision: warning: could not renew the workdir lease: {e}", file=sys.stderr,
-              flush=True)
+        failures += 1
+        if failures == 2:  # said once, when the lease is half way to going stale
+          print(f"jaxvision: warning: could not renew the workdir lease: {e}",
+                file=sys.stderr, flush=True)
 
   def release(self) -> None:
     if self._thread is None:

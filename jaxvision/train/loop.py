@@ -5,6 +5,7 @@ before the first step, so a mistake costs seconds, not a compiled model.
 """
 
 import dataclasses
+import errno
 import math
 import signal
 import time
@@ -77,6 +78,11 @@ def build_experiment(config, workdir: str) -> Experiment:
   source = sources.get_source(config.data)
   views.check_data_config(config.data)  # else mistakes surface inside tf.data tracing
   steps_per_epoch = source.num_examples["train"] // config.batch_size
+  if config.num_train_steps == 0 or config.num_train_steps < -1:
+    # -1 (the default) means "train for num_epochs"; any other non-positive count is a typo
+    # that would otherwise silently train for num_epochs.
+    raise UserError(f"num_train_steps must be a positive number of steps, or -1 to train for "
+                    f"num_epochs; got {config.num_train_steps}")
   if config.num_train_steps > 0:
     total_steps = config.num_train_steps
   elif config.num_epochs > 0:
@@ -180,6 +186,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   lease = hold_workdir(workdir, config.get("lease_timeout_secs", 60.0))
   try:
     return _train(exp, config, workdir)
+  except OSError as e:
+    if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+      raise
+    # metrics.jsonl, TensorBoard or run files hit the full disk (checkpoints say it themselves)
+    done = [int(n) for n in paths.listdir(paths.join(workdir, "checkpoints")) if n.isdigit()]
+    raise UserError(f"cannot write {e.filename or 'to the workdir'}: {e.strerror}; the last "
+                    f"good checkpoint ({max(done, default='none')}) of workdir {workdir} is "
+                    "intact; free space and run the same command to resume") from None
   finally:
     if lease is not None:
       lease.release()
