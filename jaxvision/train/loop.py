@@ -281,7 +281,9 @@ def _train(exp, config, workdir: str) -> dict:
         final = run_eval(exp, state)
         log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
-      stopping = watcher.should_stop()
+      # several hosts agree on stopping once per log interval (and at the last step)
+      stopping = watcher.should_stop(
+          step, config.log_every_steps if step != exp.total_steps else 1)
       if step % config.checkpoint_every_steps == 0 or step == exp.total_steps or stopping:
         check_finite(step)  # never save a diverged state over a good one
         checkpointer.save(state, force=stopping)

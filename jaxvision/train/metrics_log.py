@@ -73,12 +73,19 @@ def _tensorboard_writer(logdir, start_step):
   return SummaryWriter(logdir, purge_step=start_step or None)
 
 
+def _clock(seconds: float) -> str:
+  seconds = int(round(seconds))
+  return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
 class MetricsLog:
 
   def __init__(self, workdir: str, *, start_step: int, total_steps: int):
     self.enabled = jax.process_index() == 0
     self.path = paths.join(workdir, METRICS_FILE)
     self.total_steps = total_steps
+    self.start_step = start_step
+    self.started = time.time()
     self.bar = None
     self.tb = None
     if not self.enabled:
@@ -109,6 +116,9 @@ class MetricsLog:
       self.bar.update(step - self.bar.n)
       self.bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4f}")
       return
+    if split == "train":  # the plain line a pod's log (gcloud ssh, SLURM) keeps
+      print(self.progress_line(step, record), flush=True)
+      return
     text = " ".join(f"{k}={v:.4g}" if isinstance(v, float) and not v.is_integer() else
                     f"{k}={int(v)}" for k, v in record.items() if k not in ("step", "split"))
     line = f"step {step}/{self.total_steps} [{split}] {text}"
@@ -116,6 +126,20 @@ class MetricsLog:
       self.bar.write(line)
     else:
       print(line, flush=True)
+
+  def progress_line(self, step, record) -> str:
+    """'step 200/1000 loss 0.4321 812.3 images/s ETA 0:03:12 (accuracy=0.91 ...)'.
+
+    The ETA extrapolates the wall time per step since this (re)start, evaluations and
+    checkpoints included, so it is what the user will wait."""
+    done = step - self.start_step
+    elapsed = time.time() - self.started
+    eta = "?" if done <= 0 else _clock(elapsed / done * (self.total_steps - step))
+    rate = record.get("images_per_sec")
+    rest = " ".join(f"{k}={v:.4g}" for k, v in record.items()
+                    if k not in ("step", "split", "loss", "images_per_sec"))
+    return (f"step {step}/{self.total_steps} loss {record.get('loss', float('nan')):.4f} "
+            f"{'?' if rate is None else f'{rate:.1f}'} images/s ETA {eta} ({rest})")
 
   def close(self) -> None:
     if self.bar is not None:
