@@ -7,7 +7,8 @@ mid-save leaves the previous checkpoint as the latest.
 """
 
 import json
-import os
+import logging
+import re
 import sys
 import time
 
@@ -15,6 +16,7 @@ import flax
 import jax
 import orbax.checkpoint as ocp
 
+from jaxvision import paths
 from jaxvision.errors import UserError
 
 RUN_INFO = "run.json"
@@ -22,10 +24,9 @@ RUN_INFO = "run.json"
 
 def check_run_info(workdir: str, info: dict, *, record: bool = True) -> None:
   """Refuses a workdir whose checkpoints are of another model; records `info` if asked."""
-  path = os.path.join(workdir, RUN_INFO)
-  if os.path.exists(path):
-    with open(path) as f:
-      previous = json.load(f)
+  path = paths.join(workdir, RUN_INFO)
+  if paths.exists(path):
+    previous = json.loads(paths.read_text(path))
     info = json.loads(json.dumps(info))  # tuples come back from run.json as lists
     differing = [k for k in info if k in previous and previous[k] != info[k]]
     if differing:
@@ -34,11 +35,50 @@ def check_run_info(workdir: str, info: dict, *, record: bool = True) -> None:
                       "use a new --workdir (nothing was changed)")
     return
   if record and jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-      json.dump(info, f, indent=2, sort_keys=True)
-    os.replace(tmp, path)
+    paths.makedirs(workdir)
+    paths.write_text(path, json.dumps(info, indent=2, sort_keys=True))
+
+
+STORAGE_ERRORS = ("RESOURCE_EXHAUSTED", "No space left on device", "PERMISSION_DENIED",
+                  "Disk quota exceeded")
+
+
+def is_storage_error(error: BaseException) -> bool:
+  """A full disk or refused write, as tensorstore reports it (a ValueError with a status)."""
+  return any(s in str(error) for s in STORAGE_ERRORS)
+
+
+def _reason(error: BaseException) -> str:
+  if isinstance(error, OSError) and error.strerror:
+    return error.strerror
+  text = str(error)
+  for s in STORAGE_ERRORS[1:]:
+    if s in text:
+      return s
+  return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _failed_step(error: BaseException, default):
+  """The step whose temporary directory the error names (an earlier asynchronous save)."""
+  found = re.search(r"/(\d+)\.orbax-checkpoint-tmp", str(error))
+  return int(found.group(1)) if found else default
+
+
+class _QuietStorageErrors(logging.Filter):
+  """Orbax's background threads log a full traceback per failed array write (139 for one
+  disk-full save); the CLI reports the failure in one line instead."""
+
+  def filter(self, record):
+    if record.levelno < logging.ERROR:
+      return True
+    error = record.exc_info[1] if record.exc_info else None
+    return not (is_storage_error(record.getMessage()) or
+                (error is not None and is_storage_error(error)))
+
+
+# absl: Orbax's thread errors; asyncio: its futures whose failure was already raised to us.
+for _name in ("absl", "asyncio"):
+  logging.getLogger(_name).addFilter(_QuietStorageErrors())
 
 
 class Checkpointer:
@@ -46,7 +86,9 @@ class Checkpointer:
 
   def __init__(self, workdir: str, *, max_to_keep: int = 3):
     self.workdir = workdir
-    self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
+    self._previous_save = None
+    # A URL stays a URL: os.path.abspath would turn gs://b/run into ./gs:/b/run.
+    self.directory = paths.absolute(paths.join(workdir, "checkpoints"))
     options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True)
     # The handler named up front lets item_metadata() read shapes without restoring.
     self.manager = ocp.CheckpointManager(
@@ -61,12 +103,23 @@ class Checkpointer:
     if step in self.manager.all_steps():
       return
     state_dict = flax.serialization.to_state_dict(state)
+    self._previous_save, previous = step, self._previous_save
     try:
       self.manager.save(step, force=force,
                         args=ocp.args.Composite(state=ocp.args.StandardSave(state_dict)))
-    except OSError as e:
-      raise UserError(f"could not write checkpoint {step} to {self.directory}: {e.strerror or e}"
-                      f"; the last good checkpoint ({self.latest_good()}) is intact") from None
+    except (OSError, ValueError) as e:
+      # The save of `step` failed, or the asynchronous save before it did (Orbax reports
+      # that one here, as tensorstore's ValueError('RESOURCE_EXHAUSTED: ...')).
+      if isinstance(e, ValueError) and not is_storage_error(e):
+        raise
+      # Orbax reports an asynchronous save's failure at the next save: name that step.
+      earlier = previous
+      failed = earlier if earlier is not None and earlier not in self.manager.all_steps() \
+          else _failed_step(e, step)
+      raise UserError(f"could not write checkpoint {failed} to {self.directory}: "
+                      f"{_reason(e)}; the last good checkpoint ({self.latest_good()}) of "
+                      f"workdir {self.workdir} is intact; free space and run the same "
+                      "command to resume") from None
 
   def latest_good(self):
     return max(self.manager.all_steps(), default="none")
@@ -119,11 +172,11 @@ class Checkpointer:
                       "use the same settings or a new --workdir")
 
   def _set_aside(self, step, error):
-    corrupt_dir = os.path.join(self.workdir, "checkpoints.corrupt")
+    corrupt_dir = paths.join(self.workdir, "checkpoints.corrupt")
     if jax.process_index() == 0:
-      os.makedirs(corrupt_dir, exist_ok=True)
-      destination = os.path.join(corrupt_dir, f"{step}-{int(time.time())}")
-      os.replace(os.path.join(self.directory, str(step)), destination)
+      paths.makedirs(corrupt_dir)
+      destination = paths.join(corrupt_dir, f"{step}-{int(time.time())}")
+      paths.move(paths.join(self.directory, str(step)), destination)
       reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
       print(f"jaxvision: warning: checkpoint {self.directory}/{step} is unreadable ({reason});"
             f" moved to {destination}; trying the previous one", file=sys.stderr, flush=True)
@@ -138,8 +191,17 @@ class Checkpointer:
     manager, self.manager = self.manager, None
     try:
       manager.wait_until_finished()
-    except OSError as e:  # an asynchronous save failed (disk full, permissions)
-      raise UserError(f"could not finish writing a checkpoint to {self.directory}: "
-                      f"{e.strerror or e}; earlier checkpoints are intact") from None
+    except (OSError, ValueError) as e:  # an asynchronous save failed (disk full, permissions)
+      if isinstance(e, ValueError) and not is_storage_error(e):
+        raise
+      self.manager = manager  # for latest_good()
+      last = self.latest_good()
+      self.manager = None
+      raise UserError(f"could not finish writing checkpoint {_failed_step(e, '?')} to "
+                      f"{self.directory}: {_reason(e)}; the last good checkpoint ({last}) "
+                      f"of workdir {self.workdir} is intact") from None
     finally:
-      manager.close()
+      try:
+        manager.close()
+      except (OSError, ValueError):
+        pass  # the failure was reported above; closing only repeats it

@@ -17,7 +17,11 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+from jaxvision import paths  # noqa: E402
 from jaxvision.errors import Stopped, UserError  # noqa: E402
+
+# Before any storage client is imported: an emulator (STORAGE_EMULATOR_HOST) reaches all.
+paths.configure_object_storage()
 
 
 class _Parser(argparse.ArgumentParser):

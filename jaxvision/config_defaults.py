@@ -70,4 +70,5 @@ def base_config() -> ml_collections.ConfigDict:
   config.preemption_grace_secs = 30.0  # after SIGTERM: finish the step, save, exit within this
   config.skip_nonfinite = False        # True: skip (and count) steps with a NaN/Inf loss
   config.host_timeout_secs = 300.0     # several hosts: exit if no step completes for this long
+  config.lease_timeout_secs = 60.0     # a workdir lease without heartbeat this long is stale
   return config

@@ -24,11 +24,31 @@ def load_config_file(spec: str) -> ml_collections.ConfigDict:
                     "(see the configs/ folder for the experiments)")
   module_spec = importlib.util.spec_from_file_location("jaxvision_user_config", path)
   module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  if not hasattr(module, "get_config"):
-    raise UserError(f"config file {path!r} defines no get_config(arg=None) function")
-  config = module.get_config(arg) if arg else module.get_config()
+  try:
+    module_spec.loader.exec_module(module)
+    if not hasattr(module, "get_config"):
+      raise UserError(f"config file {path!r} defines no get_config(arg=None) function")
+    config = module.get_config(arg) if arg else module.get_config()
+  except SyntaxError as e:  # the compiler's own position, like a compiler error
+    raise UserError(f"{e.filename or path}:{e.lineno}: {e.msg} (config file syntax)"
+                    ) from None
+  except (UserError, KeyboardInterrupt):
+    raise
+  except Exception as e:  # a mistake in the file's code: name its line, not our stack
+    raise UserError(f"{_line_in(path, e)}: {type(e).__name__}: {e}") from None
   return config
+
+
+def _line_in(path: str, error: BaseException) -> str:
+  """'FILE:LINE' of the deepest traceback frame inside the config file, else FILE."""
+  where = path
+  tb = error.__traceback__
+  wanted = os.path.abspath(path)
+  while tb is not None:
+    if os.path.abspath(tb.tb_frame.f_code.co_filename) == wanted:
+      where = f"{path}:{tb.tb_lineno}"
+    tb = tb.tb_next
+  return where
 
 
 def flat_keys(config: ml_collections.ConfigDict, prefix: str = "") -> list[str]:

@@ -29,6 +29,8 @@ def snapshot(folder):
     ("--config.data.augment=('spin',)", "unknown data.augment op(s) spin"),
     ("--config.optimizer=adagrad", "unknown optimizer 'adagrad'"),
     ("--batch_size=8", "unrecognised argument '--batch_size=8'"),
+    ("--config.num_train_steps=-3", "num_train_steps must be a positive number of steps, or -1"),
+    ("--config.num_train_steps=0", "num_train_steps must be a positive number of steps, or -1"),
 ])
 def test_bad_overrides_are_one_line_errors(tmp_path, override, expected):
   code, _, err = run_cli(*TRAIN, "--workdir", str(tmp_path / "w"), override)
@@ -70,3 +72,17 @@ def test_workdir_of_another_model_is_refused_and_untouched(tmp_path):
                          "--config.num_train_steps=4")
   assert code == 2 and "holds a run of a different model" in err and "lenet5" in err
   assert snapshot(workdir) == before
+
+
+@pytest.mark.parametrize("source, line, expected", [
+    # a colon where the parameter list belongs; then a name that does not exist
+    ("import ml_collections\n\ndef get_config(:\n  return None\n", 3, "invalid syntax"),
+    ("def get_config():\n  x = 1\n  return undefined_name\n", 3,
+     "NameError: name 'undefined_name' is not defined"),
+])
+def test_config_file_mistakes_name_file_and_line(tmp_path, source, line, expected):
+  path = tmp_path / "bad_config.py"
+  path.write_text(source)
+  code, _, err = run_cli("train", "--config", str(path), "--workdir", str(tmp_path / "w"))
+  assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+  assert err.startswith(f"jaxvision: error: {path}:{line}: ") and expected in err, err

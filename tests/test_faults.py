@@ -146,7 +146,7 @@ def test_full_disk_at_save_is_an_error_with_the_last_checkpoint_intact(tmp_path,
   code, _, err = _train(workdir, 40)
   assert code == 2 and err.count("\n") == 1
   assert "could not write checkpoint 30" in err and "No space left on device" in err
-  assert "the last good checkpoint (20) is intact" in err
+  assert "the last good checkpoint (20) of workdir" in err and workdir in err
   monkeypatch.undo()
   code, out, err = _train(workdir, 40)
   assert code == 0 and "resuming at step 20" in out

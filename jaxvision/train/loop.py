@@ -5,8 +5,8 @@ before the first step, so a mistake costs seconds, not a compiled model.
 """
 
 import dataclasses
+import errno
 import math
-import os
 import signal
 import time
 
@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxvision import models, objectives
+from jaxvision import models, objectives, paths
 from jaxvision.checkpoint import Checkpointer, check_run_info
 from jaxvision.data import sources, streams, views
 from jaxvision.errors import Stopped, UserError
@@ -22,6 +22,7 @@ from jaxvision.evaluate import protocols
 from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
 from jaxvision.train import evaluators
 from jaxvision.train.init_from import initialise_from
+from jaxvision.train.lease import hold_workdir
 from jaxvision.train.metrics_log import MetricsLog
 from jaxvision.train.optim import make_optimizer
 from jaxvision.train.preemption import PreemptionWatcher
@@ -77,6 +78,11 @@ def build_experiment(config, workdir: str) -> Experiment:
   source = sources.get_source(config.data)
   views.check_data_config(config.data)  # else mistakes surface inside tf.data tracing
   steps_per_epoch = source.num_examples["train"] // config.batch_size
+  if config.num_train_steps == 0 or config.num_train_steps < -1:
+    # -1 (the default) means "train for num_epochs"; any other non-positive count is a typo
+    # that would otherwise silently train for num_epochs.
+    raise UserError(f"num_train_steps must be a positive number of steps, or -1 to train for "
+                    f"num_epochs; got {config.num_train_steps}")
   if config.num_train_steps > 0:
     total_steps = config.num_train_steps
   elif config.num_epochs > 0:
@@ -141,13 +147,12 @@ def run_eval(exp: Experiment, state, split: str = "test") -> dict:
 
 def check_workdir_writable(workdir: str) -> None:
   """Fails before any compilation when the workdir cannot hold checkpoints and logs."""
-  probe = os.path.join(workdir, f".write_test_{jax.process_index()}")
+  probe = paths.join(workdir, f".write_test_{jax.process_index()}")
   try:
-    os.makedirs(workdir, exist_ok=True)
-    with open(probe, "w") as f:
-      f.write("ok")
-    os.remove(probe)
-  except OSError as e:
+    paths.makedirs(workdir)
+    paths.write_text(probe, "ok")
+    paths.remove(probe)
+  except OSError as e:  # object stores raise OSError subclasses too (missing bucket, 403)
     raise UserError(f"cannot write to workdir {workdir}: {e.strerror or e}; "
                     "choose a folder you can write to") from None
 
@@ -155,10 +160,8 @@ def check_workdir_writable(workdir: str) -> None:
 def save_config(config, workdir: str) -> None:
   """WORKDIR/config.json: what the newest (re)start ran with, for reports and audits."""
   if jax.process_index() == 0:
-    path = os.path.join(workdir, "config.json")
-    with open(path + ".tmp", "w") as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-    os.replace(path + ".tmp", path)
+    paths.write_text(paths.join(workdir, "config.json"),
+                     config.to_json_best_effort(indent=2, sort_keys=True))
 
 
 def first_nonfinite(pending, start_step, skipping=False):
@@ -179,6 +182,24 @@ def train_and_evaluate(config, workdir: str) -> dict:
   """Trains to config's step count, resuming from WORKDIR; returns the final test metrics."""
   exp = build_experiment(config, workdir)
   check_workdir_writable(workdir)
+  # One writer per workdir, taken before anything in it is written.
+  lease = hold_workdir(workdir, config.get("lease_timeout_secs", 60.0))
+  try:
+    return _train(exp, config, workdir)
+  except OSError as e:
+    if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+      raise
+    # metrics.jsonl, TensorBoard or run files hit the full disk (checkpoints say it themselves)
+    done = [int(n) for n in paths.listdir(paths.join(workdir, "checkpoints")) if n.isdigit()]
+    raise UserError(f"cannot write {e.filename or 'to the workdir'}: {e.strerror}; the last "
+                    f"good checkpoint ({max(done, default='none')}) of workdir {workdir} is "
+                    "intact; free space and run the same command to resume") from None
+  finally:
+    if lease is not None:
+      lease.release()
+
+
+def _train(exp, config, workdir: str) -> dict:
   check_run_info(workdir, _run_info(exp))
   save_config(config, workdir)
   if "semi" in config and not config.semi.get("audit_dir", ""):
@@ -260,7 +281,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
         final = run_eval(exp, state)
         log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
-      stopping = watcher.should_stop()
+      # several hosts agree on stopping once per log interval (and at the last step)
+      stopping = watcher.should_stop(
+          step, config.log_every_steps if step != exp.total_steps else 1)
       if step % config.checkpoint_every_steps == 0 or step == exp.total_steps or stopping:
         check_finite(step)  # never save a diverged state over a good one
         checkpointer.save(state, force=stopping)
@@ -290,7 +313,7 @@ def load_trained(config, workdir: str):
   """
   from jaxvision.weights.export import is_pretrained_dir
 
-  if workdir and not os.path.isdir(os.path.join(workdir, "checkpoints")):
+  if workdir and not paths.isdir(paths.join(workdir, "checkpoints")):
     raise UserError(f"no checkpoint in {workdir}/checkpoints; train first with "
                     f"jaxvision train --config ... --workdir {workdir}")
   exp = build_experiment(config, workdir)

@@ -4,7 +4,8 @@ Preemptible machines (cloud TPUs and GPUs, SLURM jobs) get SIGTERM some seconds 
 are taken. The handler only sets a flag; the loop checks it after each step, saves, and stops.
 A watchdog ends the process if that has not happened within `grace_secs`, so a save that hangs
 cannot outlive the machine. On several hosts the flag is agreed with an all-gather at each
-step, so every host stops after the same step and takes part in the same save.
+log interval (not each step: that was a host synchronisation per step), so every host stops
+after the same step and takes part in the same save.
 """
 
 import os
@@ -55,10 +56,19 @@ class PreemptionWatcher:
     print(message, file=sys.stderr, flush=True)
     os._exit(128 + (self.received or signal.SIGTERM))
 
-  def should_stop(self) -> bool:
+  def should_stop(self, step: int | None = None, every: int = 1) -> bool:
+    """True when this run should save and stop after `step`.
+
+    On several hosts the hosts must agree (a signal reaches them at different steps), and
+    agreeing is a host synchronisation: it is done only every `every` steps (the log
+    interval, where metrics already reach the host), not after each step. A signal waits at
+    most one interval; preemption_grace_secs must cover that interval plus a save.
+    """
     local = self.received is not None
     if jax.process_count() == 1:
       return local
+    if step is not None and step % every:
+      return False
     from jax.experimental import multihost_utils
     return bool(np.any(multihost_utils.process_allgather(np.int32(local))))
 
