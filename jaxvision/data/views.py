@@ -136,10 +136,14 @@ def single_view(data_config, *, train: bool):
 
   def view(example, seed):
     image = augment.to_float(example["image"])
-    if not any(op in RAW_INPUT_OPS for op in ops):
+    # 'cropped': decode.py already cut this view's first window (JPEG: decoding only it).
+    cropped = "cropped" in example
+    if cropped:
+      image = augment.resize(image, size=data_config.image_size)
+    elif not any(op in RAW_INPUT_OPS for op in ops):
       image = resize_for_model(image, data_config)
     seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
-    for op in ops:
+    for op in ops[1:] if cropped else ops:
       op_seed = seeds[TRAIN_OPS.index(op)]
       if op == "random_crop":
         image = augment.random_crop_with_padding(image, op_seed,
@@ -164,7 +168,26 @@ def single_view(data_config, *, train: bool):
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
+  if ops[:1] == ("random_resized_crop",):
+    def crop_window(shape, seed):
+      seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
+      return augment.rrc_window(shape, seeds[TRAIN_OPS.index("random_resized_crop")],
+                                scale=data_crop_scale(data_config))
+
+    view.crop_window = crop_window
+  elif not ops and data_config.resize == "center_crop":
+    view.crop_window = lambda shape, seed: center_window(shape, data_config.image_size)
   return view
+
+
+def center_window(shape, size: int):
+  """The window that resize_for_model's 'center_crop' keeps: the centre square that is
+  `size` pixels once the shorter side is size / 0.875 (as flax's ImageNet eval crop)."""
+  h, w = tf.cast(shape[0], tf.float64), tf.cast(shape[1], tf.float64)
+  side = tf.cast(tf.round(tf.minimum(h, w) * size / round(size / 0.875)), tf.int32)
+  side = tf.maximum(side, 1)
+  return (tf.cast(shape[0], tf.int32) - side) // 2, (tf.cast(shape[1], tf.int32) - side) // 2, \
+      side, side
 
 
 # ----------------------------------------------------------------------------- eval views
