@@ -5,7 +5,9 @@ training, the centre crop in evaluation) exposes `view.crop_window(shape, seed) 
 (top, left, height, width)`. For a JPEG the window is computed from the header alone
 (`extract_jpeg_shape`) and only the window is decoded (`decode_and_crop_jpeg`), as flax's
 ImageNet example does; PNG, GIF and BMP are decoded whole and then cut to the same window.
-The example then carries 'cropped' so the view skips its own cut. Any other view gets the
+The example then carries 'cropped' (and 'full_shape', 'window') so the view skips its own
+cut; the evaluation window has a margin so that its centre view is the full image's, pixel
+for pixel (views.center_from_window). Any other view gets the
 whole decoded image.
 
 A file that fails to decode raises inside tf.data; the pipeline turns that into one line
@@ -23,20 +25,24 @@ def decode_full(encoded, channels: int):
 
 
 def decode_window(encoded, channels: int, window_fn):
-  """The window `window_fn(shape [3] int32)` of the image, decoding only it for a JPEG."""
+  """(the window `window_fn(shape [3] int32)` of the image, the full shape, the window
+  [top, left, height, width]), decoding only the window for a JPEG."""
 
   def jpeg():
-    top, left, height, width = window_fn(tf.image.extract_jpeg_shape(encoded))
-    return tf.image.decode_and_crop_jpeg(encoded, tf.stack([top, left, height, width]),
-                                         channels=channels)
+    shape = tf.image.extract_jpeg_shape(encoded)
+    window = tf.stack(window_fn(shape))
+    image = tf.image.decode_and_crop_jpeg(encoded, window, channels=channels)
+    return image, shape, window
 
   def other():
     image = decode_full(encoded, channels)
-    top, left, height, width = window_fn(tf.shape(image))
-    return image[top:top + height, left:left + width]
+    shape = tf.shape(image)
+    top, left, height, width = window_fn(shape)
+    return image[top:top + height, left:left + width], shape, tf.stack([top, left, height,
+                                                                       width])
 
-  image = tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
-  return tf.ensure_shape(image, [None, None, channels])
+  image, shape, window = tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
+  return tf.ensure_shape(image, [None, None, channels]), shape, window
 
 
 def prepare(example: dict, view, seed, channels: int) -> dict:
@@ -50,7 +56,8 @@ def prepare(example: dict, view, seed, channels: int) -> dict:
   if window is None:
     example["image"] = decode_full(encoded, channels)
   else:
-    example["image"] = decode_window(encoded, channels, lambda shape: window(shape, seed))
+    example["image"], example["full_shape"], example["window"] = decode_window(
+        encoded, channels, lambda shape: window(shape, seed))
     example["cropped"] = tf.constant(True)
   return example
 

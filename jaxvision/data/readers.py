@@ -14,13 +14,13 @@ import tensorflow as tf
 
 
 class ArrayReader:
-  """Decoded examples held in memory: {'image': uint8 NHWC, 'label': int, ...extras}."""
+  """Examples held in memory: {'image': uint8 NHWC (or 'encoded': bytes), 'label', ...}."""
 
-  def __init__(self, tensors: dict[str, np.ndarray], name: str = "array"):
+  def __init__(self, tensors: dict[str, np.ndarray], name: str = "array", channels: int = 0):
     self._arrays = dict(tensors)
     self._tensors = None
     self._name = name
-    self.channels = int(tensors["image"].shape[-1]) if "image" in tensors else 0
+    self.channels = int(tensors["image"].shape[-1]) if "image" in tensors else channels
 
   def __len__(self):
     return len(next(iter(self._arrays.values())))
@@ -167,10 +167,11 @@ class SubsetReader:
     return self._base.name(int(self._indices[int(index)]))
 
 
-def reader_from_dataset(dataset: tf.data.Dataset, name: str) -> ArrayReader:
-  """A small sequential dataset loaded into memory once, for sources built without a reader."""
+def reader_from_dataset(dataset: tf.data.Dataset, name: str, channels: int = 0) -> ArrayReader:
+  """A small sequential dataset loaded into memory once (equal shapes per key, or bytes)."""
   columns: dict[str, list] = {}
   for example in dataset.as_numpy_iterator():
     for key, value in example.items():
       columns.setdefault(key, []).append(value)
-  return ArrayReader({k: np.stack(v) for k, v in columns.items()}, name=name)
+  return ArrayReader({k: np.stack(v) for k, v in columns.items()}, name=name,
+                     channels=channels)

@@ -191,8 +191,9 @@ def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_k
   """Any TFDS dataset by name; `download=False` unless the user asks, so no network hang.
 
   ArrayRecord datasets are read by index with images left encoded. A TFRecord dataset small
-  enough for memory (under 1 GiB decoded: MNIST, CIFAR) is read once into arrays, the
-  documented fallback; a larger one is an error naming the conversion to ArrayRecord.
+  enough for memory (under 1 GiB decoded: MNIST, CIFAR) is read once, its images still
+  encoded, into memory: the documented fallback; a larger one is an error naming the
+  conversion to ArrayRecord.
   """
   builder = tfds_builder(name, data_dir=data_dir, download=download)
   features = builder.info.features
@@ -214,10 +215,14 @@ def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_k
                                 fields={"label": (label_key,)}, num_examples=splits[split],
                                 channels=image_shape[-1] or 3)
   elif small:
-    def make_reader(split):
-      ds = builder.as_dataset(split=names[split], shuffle_files=False).map(
-          lambda ex: {"image": ex[image_key], "label": tf.cast(ex[label_key], tf.int32)})
-      return readers.reader_from_dataset(ds, f"{name}/{split}")
+    def make_reader(split):  # the encoded images and labels, read once into memory
+      import tensorflow_datasets as tfds
+
+      ds = builder.as_dataset(split=names[split], shuffle_files=False,
+                              decoders={image_key: tfds.decode.SkipDecoding()})
+      ds = ds.map(lambda ex: {"encoded": ex[image_key],
+                              "label": tf.cast(ex[label_key], tf.int32)})
+      return readers.reader_from_dataset(ds, f"{name}/{split}", channels=image_shape[-1] or 3)
   else:
     raise no_random_access_error(name, builder)
   return Source(name=name, num_classes=num_classes, class_names=class_names,
