@@ -4,11 +4,12 @@
       [--batches 30] [--batch-size 128]
 
 1. Builds an ImageNet-shaped JPEG dataset from photographs available offline (scikit-learn's
-   sample images, and scikit-image's `skimage.data` photographs when installed): random
-   crops at ImageNet's size distribution (shorter side 300-500, aspect 3:4-4:3, quality
-   85-95, about 110 KB per JPEG), random flips and colour shifts, written twice: as an image
-   folder (DIR/folder/train/CLASS/*.jpg, what `data.name=folder` reads) and as TFRecord
-   shards of tf.train.Example {image/encoded, label} (what flax's example reads via TFDS).
+   sample images, and scikit-image's `skimage.data` photographs when installed: pip install
+   '.[bench]'): random crops at ImageNet's sizes (shorter side 300-500, aspect 3:4-4:3),
+   colour shifts, noise and flips, quality 90-97 (about 100 KB per JPEG; 1,000 distinct
+   JPEGs that the files cycle through), written twice: as an image folder
+   (DIR/N/folder/train/CLASS/*.jpg, what `data.name=folder` reads) and as TFRecord shards of
+   tf.train.Example {image/encoded, label} (what flax's example reads through TFDS).
 2. Times, in separate processes run alternately (the machine may be shared: read the
    ratio), `rounds` times each:
    - jaxvision: `pipeline.train_batches` over the folder (global order, read by index,
@@ -47,44 +48,57 @@ def photographs():
   try:
     from skimage import data as skdata
 
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field"):
+    for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field",
+                 "immunohistochemistry", "retina"):
       photos.append(getattr(skdata, name)())
   except ImportError:
     pass
   return [p for p in photos if p.ndim == 3 and min(p.shape[:2]) >= 300]
 
 
-def build_dataset(root: str, num_files: int):
-  """ROOT/folder/train/cK/N.jpg and ROOT/tfrecord/train-NNNNN of the same JPEG bytes."""
+def imagenet_like_jpeg(photo, rng) -> bytes:
+  """One random crop of `photo` at ImageNet's sizes, as JPEG bytes."""
   import io
 
   import numpy as np
-  import tensorflow as tf
   from PIL import Image
+
+  h, w = photo.shape[:2]
+  side = rng.uniform(0.5, 1.0) * min(h, w)
+  aspect = rng.uniform(3 / 4, 4 / 3)
+  ch, cw = int(min(h, side)), int(min(w, side * aspect))
+  top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+  scale = int(rng.integers(300, 501)) / min(ch, cw)  # shorter side 300-500
+  image = np.asarray(Image.fromarray(photo[top:top + ch, left:left + cw]).resize(
+      (max(1, round(cw * scale)), max(1, round(ch * scale))), Image.BILINEAR), np.float32)
+  # Colour shift and sensor-like noise after the resize: the texture that brings the smooth
+  # sample photos near ImageNet's ~110 KB per JPEG (the mean is printed when built).
+  image = image * rng.uniform(0.8, 1.2, 3) + rng.normal(0, 10, image.shape)
+  image = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+  if rng.random() < 0.5:
+    image = image.transpose(Image.FLIP_LEFT_RIGHT)
+  buffer = io.BytesIO()
+  image.save(buffer, format="JPEG", quality=int(rng.integers(90, 98)))
+  return buffer.getvalue()
+
+
+def build_dataset(root: str, num_files: int, distinct: int = 1000):
+  """ROOT/folder/train/cK/N.jpg and ROOT/tfrecord/train-NNNNN holding the same JPEG bytes.
+
+  `distinct` different JPEGs are made (encoding is the slow part on a small machine) and
+  the files cycle through them: every file is its own file and record, decoded in full.
+  """
+  import numpy as np
+  import tensorflow as tf
 
   rng = np.random.default_rng(0)
   photos = photographs()
+  pool = [imagenet_like_jpeg(photos[i % len(photos)], rng)
+          for i in range(min(distinct, num_files))]
   os.makedirs(os.path.join(root, "tfrecord"), exist_ok=True)
-  writer, sizes = None, []
+  writer = None
   for i in range(num_files):
-    photo = photos[i % len(photos)]
-    h, w = photo.shape[:2]
-    side = rng.uniform(0.5, 1.0) * min(h, w)
-    aspect = rng.uniform(3 / 4, 4 / 3)
-    ch, cw = int(min(h, side)), int(min(w, side * aspect))
-    top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-    crop = photo[top:top + ch, left:left + cw].astype(np.float32)
-    crop = np.clip(crop * rng.uniform(0.8, 1.2, 3) + rng.normal(0, 3, crop.shape), 0, 255)
-    shorter = int(rng.integers(300, 501))
-    scale = shorter / min(ch, cw)
-    image = Image.fromarray(crop.astype(np.uint8)).resize(
-        (max(1, round(cw * scale)), max(1, round(ch * scale))), Image.BILINEAR)
-    if rng.random() < 0.5:
-      image = image.transpose(Image.FLIP_LEFT_RIGHT)
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=int(rng.integers(85, 96)))
-    data, label = buffer.getvalue(), i % CLASSES
-    sizes.append(len(data))
+    data, label = pool[i % len(pool)], i % CLASSES
     folder = os.path.join(root, "folder", "train", f"c{label}")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, f"{i:06d}.jpg"), "wb") as f:
@@ -99,7 +113,7 @@ def build_dataset(root: str, num_files: int):
         "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[label]))}))
     writer.write(example.SerializeToString())
   writer.close()
-  return float(np.mean(sizes))
+  return float(np.mean([len(p) for p in pool]))
 
 
 # ----------------------------------------------------------------------------- the two pipelines

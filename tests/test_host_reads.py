@@ -24,7 +24,7 @@ FILES, HOSTS, LOCAL = 400, 2, 8
 GLOBAL = LOCAL * HOSTS
 # Read-ahead allowance in steps: the prefetched batches plus the batch being assembled and
 # the parallel map's elements in flight.
-AHEAD = pipeline.PREFETCH_BATCHES + 2
+AHEAD = pipeline.PREFETCH_BATCHES + 3
 OVERRIDES = ["--config.data.name=folder", "--config.data.channels=1",
              f"--config.batch_size={GLOBAL}", "--config.eval_batch_size=8",
              "--config.log_every_steps=1", "--config.eval_every_steps=1000",

@@ -98,8 +98,8 @@ def image_text_view(config, tokenizer: ClipTokenizer, class_names):
     return tokenizer([text.decode("utf-8")])[0]
 
   def view(example, seed):
-    image = image_view({"image": example["image"], "label": tf.constant(0, tf.int32)},
-                       seed)["image"]
+    # the whole example goes on: a window decode.py cut for image_view travels with it
+    image = image_view(dict(example, label=tf.constant(0, tf.int32)), seed)["image"]
     if "captions" in example:  # real captions: draw one of the image's captions
       texts = tf.reshape(example["captions"], [-1])
       pick = tf.random.stateless_uniform([], _caption_seed(seed), 0, tf.shape(texts)[0],
@@ -111,6 +111,8 @@ def image_text_view(config, tokenizer: ClipTokenizer, class_names):
       tokens = table[pick, example["label"]]
     return {"image": image, "tokens": tokens}
 
+  if hasattr(image_view, "crop_window"):  # same seed, same window: decode only it
+    view.crop_window = image_view.crop_window
   return view
 
 
