@@ -1,7 +1,7 @@
 """Training images/s per CPU core and peak RSS: jaxvision's pipeline beside flax's ImageNet one.
 
   python benchmarks/input_pipeline.py [--num-files 20000] [--dir DIR] [--rounds 2] \
-      [--batches 30] [--batch-size 128]
+      [--batches 30] [--batch-size 128] [--cores 1]
 
 1. Builds an ImageNet-shaped JPEG dataset from photographs available offline (scikit-learn's
    sample images, and scikit-image's `skimage.data` photographs when installed: pip install
@@ -182,6 +182,8 @@ def measure(which, root, batch_size, batches):
 def run_child(which, root, args):
   cmd = [sys.executable, os.path.abspath(__file__), "--child", which, "--dir", root,
          "--batch-size", str(args.batch_size), "--batches", str(args.batches)]
+  if args.cores:  # pinned to the first N cores, so "per core" is what one core does
+    cmd = ["taskset", "-c", f"0-{args.cores - 1}", *cmd]
   out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
   return json.loads(out.strip().splitlines()[-1])
 
@@ -193,6 +195,8 @@ def main(argv=None) -> int:
   p.add_argument("--batch-size", type=int, default=128)
   p.add_argument("--batches", type=int, default=30)
   p.add_argument("--rounds", type=int, default=2)
+  p.add_argument("--cores", type=int, default=0,
+                 help="pin each timed process to this many cores (0: all it may use)")
   p.add_argument("--child", choices=("jaxvision", "flax"), help=argparse.SUPPRESS)
   args = p.parse_args(argv)
   if args.child:

@@ -88,3 +88,34 @@ def test_eval_slices_are_contiguous_and_cover_once():
     covered += list(range(first, stop))
     assert batches == 3  # ceil(ceil(50 / 3) / 8) on every host
   assert covered == list(range(50))
+
+
+class CountingReader:
+  """Wraps a reader; counts the reads tf.data actually runs (a side effect in the graph)."""
+
+  def __init__(self, reader):
+    import tensorflow as tf
+    self.reader, self.count, self.channels = reader, 0, reader.channels
+    self._tf = tf
+
+  def __len__(self):
+    return len(self.reader)
+
+  def _bump(self, index):
+    self.count += 1
+    return index
+
+  def read(self, index):
+    index = self._tf.numpy_function(self._bump, [index], self._tf.int64, stateful=True)
+    return self.reader.read(self._tf.ensure_shape(index, []))
+
+
+def test_starting_at_a_late_step_reads_only_what_the_next_batches_need():
+  src = numbered_source(50)
+  counting = CountingReader(src.reader("train"))
+  src._readers["train"] = counting
+  start = 10 ** 9  # a billion steps in: no replay, the same cost as step 0
+  it = pipeline.train_batches(src, identity_view(), local_batch=8, seed=5, start_step=start)
+  first = ids(next(it))
+  assert first == list(order.step_indices(start, num_examples=50, seed=5, global_batch=8))
+  assert 8 <= counting.count <= 8 * (pipeline.PREFETCH_BATCHES + 4)
