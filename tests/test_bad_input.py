@@ -19,8 +19,9 @@ def folder_with_a_text_file(tmp):
   for split in ("train", "test"):
     for cls in ("a", "b"):
       os.makedirs(tmp / split / cls)
-      (tmp / split / cls / "ok.png").write_bytes(
-          tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy())
+      for i in range(4):
+        (tmp / split / cls / f"ok{i}.png").write_bytes(
+            tf.io.encode_png(np.zeros((8, 8, 3), np.uint8)).numpy())
   (tmp / "train" / "a" / "notes.jpg").write_text("not an image")
   return str(tmp)
 
@@ -66,7 +67,9 @@ CASES = [
     (DIGITS + ["--config.modle.name=x"], None, "Did you mean model.name"),
     (DIGITS + ["--config.data.name=folder"], lambda t: [f"--config.data.dir={t}/none"],
      "needs a train/ subfolder"),
-    (DIGITS + ["--config.data.name=folder", "--config.data.image_size=32"],
+    # reported when a host reads it (building the source opens no image)
+    (DIGITS + ["--config.data.name=folder", "--config.data.image_size=32",
+               "--config.batch_size=8", "--config.eval_batch_size=8"],
      lambda t: [f"--config.data.dir={folder_with_a_text_file(t)}"],
      "notes.jpg is not a readable image"),
     (DIGITS + ["--config.data.name=folder", "--config.data.bad_images=maybe"],

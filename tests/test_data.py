@@ -155,3 +155,38 @@ def test_bad_crop_scale_is_one_line_error():
   data.crop_scale = (0.5, 0.2)
   with pytest.raises(UserError, match=r"data.crop_scale=\(0.5, 0.2\) must satisfy"):
     views.single_view(data, train=True)
+
+
+def numbered_png_folder(root, n):
+  """ROOT/train/c/NNN.png whose pixels all hold the file's number (sorted name order)."""
+  import tensorflow as tf
+  for split in ("train", "test"):
+    folder = root / split / "c"
+    folder.mkdir(parents=True)
+    for i in range(n):
+      png = tf.io.encode_png(np.full((3, 3, 1), i, np.uint8)).numpy()
+      (folder / f"{i:03d}.png").write_bytes(png)
+  return root
+
+
+def test_a_bad_file_is_one_line_naming_it_or_is_replaced_by_the_next_one(tmp_path):
+  root = numbered_png_folder(tmp_path, 20)
+  bad = root / "train" / "c" / "007.png"
+  bad.write_bytes(bad.read_bytes()[:20])  # truncated
+  view = identity_view()
+  strict = sources.load_image_folder_source(str(root), channels=1)
+  with pytest.raises(UserError) as e:
+    take(pipeline.train_batches(strict, view, local_batch=5, seed=2), 4)  # one epoch
+  assert str(e.value).startswith(str(bad)) and "data.bad_images=skip" in str(e.value)
+  assert "\n" not in str(e.value)
+
+  skipping = sources.load_image_folder_source(str(root), channels=1, bad_images="skip")
+  clean = sources.load_image_folder_source(str(numbered_png_folder(tmp_path / "ok", 20)),
+                                           channels=1)
+  got = [ids(b) for b in take(pipeline.train_batches(skipping, view, local_batch=5, seed=2), 8)]
+  want = [[8 if i == 7 else i for i in ids(b)]
+          for b in take(pipeline.train_batches(clean, view, local_batch=5, seed=2), 8)]
+  assert got == want  # same positions; file 7 replaced by file 8 wherever it falls
+  evaluated = list(pipeline.eval_batches(skipping, view, split="train", local_batch=8))
+  real = [i for b in evaluated for i, m in zip(ids(b), b["mask"]) if m]
+  assert real == [i for i in range(20) if i != 7]  # the replacement is masked out

@@ -219,17 +219,26 @@ def random_crop_with_padding(image, seed, *, padding: int, fill=0):
 
 @_no_autograph
 def random_resized_crop(image, seed, *, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
-  """Inception crop: area fraction in `scale`, aspect w/h in `ratio`, resized to size x size.
+  """Inception crop: area fraction in `scale`, aspect w/h in `ratio`, resized to size x size."""
+  top, left, crop_h, crop_w = rrc_window(tf.shape(image), seed, scale=scale, ratio=ratio)
+  return resize(_crop(image, top, left, crop_h, crop_w), size=size)
 
+
+@_no_autograph
+def rrc_window(shape, seed, *, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+  """(top, left, height, width) of the Inception crop of an image of `shape` [H, W, C].
+
+  A function of the shape alone, so a JPEG can decode just this window (decode.py).
   TF's box sampler (10 attempts) returns the whole image when no attempt fits; that case is
   replaced by torchvision's fallback, a centre crop with the aspect clamped into `ratio`.
   The whole image is only ever a valid sample when its aspect already lies in `ratio`, where
   the fallback is the whole image too, so testing "box == image" is safe.
   min_object_covered=0 so that `scale` alone bounds the area (the box is the full image).
   """
-  h, w = _hw(image)
+  shape = tf.cast(shape, tf.int32)
+  h, w = shape[0], shape[1]
   begin, box, _ = tf.image.stateless_sample_distorted_bounding_box(
-      tf.shape(image), bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=seed,
+      shape, bounding_boxes=tf.constant([[[0.0, 0.0, 1.0, 1.0]]]), seed=seed,
       min_object_covered=0.0, aspect_ratio_range=ratio, area_range=scale, max_attempts=10,
       use_image_if_no_bounding_boxes=True)
   fell_back = tf.logical_and(tf.equal(box[0], h), tf.equal(box[1], w))
@@ -243,8 +252,7 @@ def random_resized_crop(image, seed, *, size: int, scale=(0.08, 1.0), ratio=(3 /
   crop_w = tf.where(fell_back, fb_w, box[1])
   top = tf.where(fell_back, (h - fb_h) // 2, begin[0])
   left = tf.where(fell_back, (w - fb_w) // 2, begin[1])
-  crop = _crop(image, top, left, crop_h, crop_w)
-  return resize(crop, size=size)
+  return top, left, crop_h, crop_w
 
 
 @_no_autograph

@@ -17,7 +17,7 @@ Never imports jax.
 import numpy as np
 import tensorflow as tf
 
-from jaxvision.data import pipeline, views
+from jaxvision.data import pipeline, readers, sources, views
 from jaxvision.data.sources import Source
 from jaxvision.errors import UserError
 from jaxvision.text.tokenizer import ClipTokenizer, train_tokenizer
@@ -98,8 +98,8 @@ def image_text_view(config, tokenizer: ClipTokenizer, class_names):
     return tokenizer([text.decode("utf-8")])[0]
 
   def view(example, seed):
-    image = image_view({"image": example["image"], "label": tf.constant(0, tf.int32)},
-                       seed)["image"]
+    # the whole example goes on: a window decode.py cut for image_view travels with it
+    image = image_view(dict(example, label=tf.constant(0, tf.int32)), seed)["image"]
     if "captions" in example:  # real captions: draw one of the image's captions
       texts = tf.reshape(example["captions"], [-1])
       pick = tf.random.stateless_uniform([], _caption_seed(seed), 0, tf.shape(texts)[0],
@@ -111,6 +111,8 @@ def image_text_view(config, tokenizer: ClipTokenizer, class_names):
       tokens = table[pick, example["label"]]
     return {"image": image, "tokens": tokens}
 
+  if hasattr(image_view, "crop_window"):  # same seed, same window: decode only it
+    view.crop_window = image_view.crop_window
   return view
 
 
@@ -132,39 +134,26 @@ def load_tfds_pairs_source(name: str, *, data_dir: str | None = None, download: 
   Known datasets (PAIR_FEATURES) need no keys; others name the image feature and the caption
   feature (a string, a sequence of strings, or a (dict, key) path such as ('captions', 'text')).
   """
-  import tensorflow_datasets as tfds
-
   known_image, known_caption = PAIR_FEATURES.get(name, (None, None))
   image_key, caption_key = image_key or known_image, caption_key or known_caption
   if image_key is None or caption_key is None:
     raise UserError(f"TFDS {name!r} is not a known caption dataset "
                     f"({', '.join(PAIR_FEATURES)}); pass image_key and caption_key")
-  try:
-    builder = tfds.builder(name, data_dir=data_dir)
-  except tfds.core.registered.DatasetNotFoundError:
-    raise UserError(f"TFDS has no dataset named {name!r}; see "
-                    "https://www.tensorflow.org/datasets/catalog") from None
-  if not builder.is_prepared():
-    if not download:
-      raise UserError(f"TFDS caption dataset {name!r} is not prepared in {builder.data_dir}; "
-                      "download it with download=True (--config.data.download=True; needs "
-                      "network) or point data.dir at a folder where it is prepared")
-    builder.download_and_prepare()
-  path = caption_key if isinstance(caption_key, (tuple, list)) else (caption_key,)
+  builder = sources.tfds_builder(name, data_dir=data_dir, download=download,
+                                 what="caption dataset")
+  if not sources.random_access(builder):
+    raise sources.no_random_access_error(name, builder)
+  path = tuple(caption_key) if isinstance(caption_key, (tuple, list)) else (caption_key,)
+  names = sources.tfds_split_names(builder)
+  splits = {s: builder.info.splits[real].num_examples for s, real in names.items()}
+  image_shape = tuple(builder.info.features[image_key].shape)
 
-  def make_dataset(split):
-    def pick(ex):
-      text = ex
-      for key in path:
-        text = text[key]
-      return {"image": ex[image_key], "captions": tf.reshape(text, [-1])}
+  def make_reader(split):
+    return readers.TfdsReader(name, names[split], data_dir=data_dir, image_key=image_key,
+                              fields={"captions": path}, string_fields=(path[0],),
+                              num_examples=splits[split], channels=image_shape[-1] or 3)
 
-    return builder.as_dataset(split=split, shuffle_files=False).map(
-        pick, num_parallel_calls=tf.data.AUTOTUNE)
-
-  splits = {s: info.num_examples for s, info in builder.info.splits.items()}
-  source = Source(name=name, num_classes=0, class_names=(),
-                  image_shape=tuple(builder.info.features[image_key].shape),
-                  num_examples=splits, make_dataset=make_dataset, in_memory=False)
+  source = Source(name=name, num_classes=0, class_names=(), image_shape=image_shape,
+                  num_examples=splits, make_reader=make_reader, in_memory=False)
   source.has_captions = True
   return source

@@ -1,53 +1,116 @@
-"""Shard per host, shuffle, augment, batch, prefetch; host-local numpy batches out.
+"""Indices -> read -> decode+crop -> view -> batch -> prefetch; host-local numpy batches out.
 
-Determinism: the training stream is a function of (seed, step). Each host keeps the examples
-`process_index::process_count`, shuffles them with a fixed op seed (a new order each epoch,
-the same orders in every run), numbers every example it emits, and derives its augmentation
-seed from (seed, that number). Resuming at step s skips s * local_batch examples *before*
-decoding and augmentation, so a resumed run sees exactly the batches an uninterrupted run
-would have seen.
+Training: the host's positions of the global order (jaxvision/data/order.py) are mapped to
+example indices, and only those examples are read and decoded, here. Augmentation is seeded
+by (seed, global position), so a host's rows are the same whatever the host count, and a run
+started at step s reads nothing before s (no replay, no shuffle buffer).
 
-Evaluation covers the whole split exactly once: each host pads its shard with masked
-examples (mask 0) so all hosts run the same number of batches.
+Evaluation covers the whole split exactly once: host h reads its contiguous slice and pads
+it with masked rows (mask 0) so all hosts run the same number of batches.
+
+Bad images: with `source.bad_images == 'error'` a file that does not decode stops the run
+with one line naming it; with 'skip' it is replaced by the next readable example of the
+source (index + 1, + 2, ... at most SKIP_CANDIDATES), at the same position and with the
+same augmentation seed, so the order stays a function of (seed, step). An evaluation row
+replaced that way is masked out.
 """
 
-import math
 from typing import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
 
+from jaxvision.data import decode, order
 from jaxvision.data.sources import Source
 
 ViewFn = Callable[[dict, tf.Tensor], dict]
-# Large datasets shuffle through a buffer this big (and TFDS file shuffling, when available).
-STREAM_SHUFFLE_BUFFER = 16_384
+# Batches read ahead of the consumer: bounded, so a host decodes at most this many batches
+# (plus the parallel map's elements in flight) beyond what its steps use.
+PREFETCH_BATCHES = 2
+SKIP_CANDIDATES = 8
+DECODE_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError,
+                 tf.errors.DataLossError)
 
 
-def _example_seed(seed: int, process_index: int, position):
-  # Host index folded in so two hosts never share augmentation randomness.
-  return tf.stack([tf.cast(seed, tf.int64),
-                   tf.cast(position, tf.int64) * 65_536 + process_index])
+def _example_seed(seed: int, position):
+  return tf.stack([tf.cast(seed, tf.int64), tf.cast(position, tf.int64)])
+
+
+def _viewed(source: Source, split: str, view: ViewFn, seed: int):
+  """(index, position) -> the view of that example, seeded by its position."""
+  reader = source.reader(split)
+
+  def fn(index, position):
+    example_seed = _example_seed(seed, position)
+    example = decode.prepare(reader.read(index), view, example_seed, reader.channels)
+    return view(example, example_seed)
+
+  return fn
+
+
+def _map(ds, fn, source: Source, num_examples: int, *, extra=None):
+  """ds of (index, position[, mask]) -> views; with bad_images=skip a failed read falls
+  through to the next index (the replacement's mask is 0 when `extra` marks eval rows)."""
+  if source.bad_images != "skip":
+    if extra is None:
+      return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.map(lambda i, p, m: dict(fn(i, p), mask=m), num_parallel_calls=tf.data.AUTOTUNE,
+                  deterministic=True)
+
+  def candidates(index, position, mask=None):
+    def attempt(j):
+      out = fn((index + j) % num_examples, position)
+      if mask is not None:
+        out = dict(out, mask=tf.where(j == 0, mask, tf.constant(0, tf.int32)))
+      return out
+
+    return tf.data.Dataset.range(SKIP_CANDIDATES).map(attempt).ignore_errors().take(1)
+
+  return ds.interleave(candidates, cycle_length=16, block_length=1,
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _numpy_batches(ds, reader, batch_indices: Callable[[int], np.ndarray]) -> Iterator[dict]:
+  """Batches as numpy; a decode failure becomes one line naming the file of batch k."""
+  iterator = ds.as_numpy_iterator()
+  k = 0
+  while True:
+    try:
+      batch = next(iterator)
+    except StopIteration:
+      return
+    except DECODE_ERRORS:
+      bad = decode.find_bad_example(reader, batch_indices(k))
+      if bad is None:
+        raise
+      raise decode.bad_image_error(bad) from None
+    k += 1
+    yield batch
 
 
 def train_batches(source: Source, view: ViewFn, *, split: str = "train", local_batch: int,
                   seed: int, start_step: int = 0, process_index: int = 0,
                   process_count: int = 1) -> Iterator[dict[str, np.ndarray]]:
-  """Endless host-local training batches, starting at global step `start_step`."""
-  ds = source.dataset(split).shard(process_count, process_index)
-  host_examples = len(range(process_index, source.num_examples[split], process_count))
-  buffer = host_examples if source.in_memory else min(host_examples, STREAM_SHUFFLE_BUFFER)
-  ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
-  ds = ds.enumerate().skip(start_step * local_batch)
-  ds = ds.map(lambda position, ex: view(ex, _example_seed(seed, process_index, position)),
-              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  ds = ds.batch(local_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-  return ds.as_numpy_iterator()
+  """Endless host-local training batches of global steps start_step, start_step + 1, ..."""
+  n = source.num_examples[split]
+  global_batch = local_batch * process_count
+  positions = order.host_positions(local_batch=local_batch, process_index=process_index,
+                                   process_count=process_count, start_step=start_step)
+  ds = positions.map(lambda p: (order.permuted(p, num_examples=n, seed=seed), p))
+  ds = _map(ds, _viewed(source, split, view, seed), source, n)
+  ds = ds.batch(local_batch, drop_remainder=True).prefetch(PREFETCH_BATCHES)
+
+  def batch_indices(k):
+    return order.step_indices(start_step + k, num_examples=n, seed=seed,
+                              global_batch=global_batch, process_index=process_index,
+                              process_count=process_count)
+
+  return _numpy_batches(ds, source.reader(split), batch_indices)
 
 
 def num_eval_batches(num_examples: int, local_batch: int, process_count: int) -> int:
-  per_host = math.ceil(num_examples / process_count)
-  return math.ceil(per_host / local_batch)
+  return order.eval_slice(num_examples, local_batch=local_batch, process_index=0,
+                          process_count=process_count)[2]
 
 
 def eval_batches(source: Source, view: ViewFn, *, split: str, local_batch: int,
@@ -57,12 +120,17 @@ def eval_batches(source: Source, view: ViewFn, *, split: str, local_batch: int,
   total = source.num_examples[split]
   if max_examples:
     total = min(total, max_examples)
-  ds = source.dataset(split).take(total).shard(process_count, process_index)
-  zero_seed = tf.zeros([2], tf.int64)
-  ds = ds.map(lambda ex: dict(view(ex, zero_seed), mask=tf.constant(1, tf.int32)),
-              num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  padding = ds.take(1).map(lambda ex: {k: tf.zeros_like(v) for k, v in ex.items()}).repeat()
-  batches = num_eval_batches(total, local_batch, process_count)
-  ds = ds.concatenate(padding).take(batches * local_batch)
-  ds = ds.batch(local_batch, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-  return ds.as_numpy_iterator()
+  first, stop, batches = order.eval_slice(total, local_batch=local_batch,
+                                          process_index=process_index,
+                                          process_count=process_count)
+  rows = batches * local_batch
+  # Padding rows re-read example `first` (or 0) and are masked out.
+  indices = np.full(rows, first if first < total else 0, np.int64)
+  indices[:stop - first] = np.arange(first, stop)
+  mask = (np.arange(rows) < stop - first).astype(np.int32)
+  ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(rows, np.int64), mask))
+  ds = _map(ds, _viewed(source, split, view, 0), source, source.num_examples[split],
+            extra="mask")
+  ds = ds.batch(local_batch, drop_remainder=True).prefetch(PREFETCH_BATCHES)
+  return _numpy_batches(ds, source.reader(split),
+                        lambda k: indices[k * local_batch:(k + 1) * local_batch])

@@ -14,7 +14,8 @@ The unlabeled examples never carry their labels: the unlabeled source's dataset 
 single key 'image' (tests/test_semi_data.py checks it), so an objective cannot read them.
 
 Streams follow jaxvision/data/streams.py: a function of (seed, step) built on
-pipeline.train_batches, sharded per host, every leaf with leading dimension local_batch.
+pipeline.train_batches, each with its own global order (the unlabeled one seeded apart, its
+global batch mu times the labeled one), every leaf with leading dimension local_batch.
 The unlabeled views are reshaped to (local_batch, mu * K, H, W, C) so the loop can shard
 the leading dimension like any other batch; rows i of the two parts travel together.
 """
@@ -25,7 +26,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from jaxvision.data import pipeline, views
+from jaxvision.data import pipeline, readers, views
 from jaxvision.data.sources import Source
 from jaxvision.errors import UserError
 
@@ -97,7 +98,7 @@ def split_indices(source: Source, config):
   s = semi_settings(config)
   if s["labels_per_class"] <= 0:
     raise UserError(f"semi.labels_per_class must be positive, got {s['labels_per_class']}")
-  _, labels = train_arrays(source)
+  labels = source.labels(SPLIT)
   labeled = choose_labeled(labels, labels_per_class=s["labels_per_class"],
                            seed=s["split_seed"], num_classes=source.num_classes)
   unlabeled = np.setdiff1d(np.arange(len(labels)), labeled)
@@ -107,7 +108,7 @@ def split_indices(source: Source, config):
 def write_labeled_indices(directory: str, source: Source, indices: np.ndarray, *,
                           labels_per_class: int, split_seed: int) -> str:
   """DIRECTORY/labeled_indices.json: which train examples were labeled, for an audit."""
-  _, labels = train_arrays(source)
+  labels = source.labels(SPLIT)
   path = os.path.join(directory, "labeled_indices.json")
   record = {"dataset": source.name, "split": SPLIT, "labels_per_class": labels_per_class,
             "split_seed": split_seed, "num_labeled": int(len(indices)),
@@ -131,25 +132,24 @@ def subset_source(source: Source, indices: np.ndarray, *, keep_label: bool,
                   extra: dict | None = None, tag: str = "subset") -> Source:
   """A Source whose 'train' split is the train examples at `indices` (in that order).
 
-  keep_label=False drops the label key: the unlabeled data then cannot leak its labels.
-  `extra` adds per-example arrays aligned with `indices` (e.g. Tri-Net's pseudo-labels).
+  It reads through the parent's reader (readers.SubsetReader), so only the examples a host
+  uses are read and decoded. keep_label=False drops the label key: the unlabeled data then
+  cannot leak its labels. `extra` adds per-example arrays aligned with `indices` (e.g.
+  Tri-Net's pseudo-labels).
   """
-  images, labels = train_arrays(source)
-  tensors = {"image": images[indices]}
-  if keep_label:
-    tensors["label"] = labels[indices]
   for name, array in (extra or {}).items():
     if len(array) != len(indices):
       raise ValueError(f"extra array {name!r} has {len(array)} rows for {len(indices)} indices")
-    tensors[name] = array
+  base = source.reader(SPLIT)
 
-  def make_dataset(split):
+  def make_reader(split):
     del split
-    return tf.data.Dataset.from_tensor_slices(tensors)
+    return readers.SubsetReader(base, indices, keep_label=keep_label, extra=extra)
 
   return Source(name=f"{source.name}[{tag}]", num_classes=source.num_classes,
                 class_names=source.class_names, image_shape=source.image_shape,
-                num_examples={SPLIT: len(indices)}, make_dataset=make_dataset, in_memory=True)
+                num_examples={SPLIT: len(indices)}, make_reader=make_reader,
+                in_memory=source.in_memory, bad_images=source.bad_images)
 
 
 # ------------------------------------------------------------------------------- the views

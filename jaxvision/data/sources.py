@@ -1,27 +1,30 @@
 """Where examples come from: TFDS, scikit-learn digits, Fashion-MNIST IDX files, an image folder.
 
-Every source gives a `Source`: class count, class names, split sizes, and `dataset(split)`, a
-tf.data.Dataset of {'image': uint8 HWC, 'label': int32} in a fixed order. Shuffling, sharding
-and augmentation happen later, in pipeline.py, so every source is deterministic the same way.
-Missing data is a `UserError` that says where we looked and how to get it, at once: no
-network call unless the user asked for a download.
+Every source gives a `Source`: class count, class names, split sizes, and `reader(split)`,
+random access by example index (jaxvision/data/readers.py). The pipeline reads through the
+reader only the examples a host uses; `dataset(split)` is the whole split in its fixed order,
+decoded, for the few callers that want all of it (small in-memory datasets, audits).
+Building a source opens no image file: an image folder is a list of names and labels, TFDS
+an ArrayRecord index opened on the first read. Missing data is a `UserError` that says where
+we looked and how to get it, at once: no network call unless the user asked for a download.
 """
 
 import dataclasses
 import gzip
 import os
-import sys
 from typing import Callable
 
 import numpy as np
 import tensorflow as tf
 
+from jaxvision.data import decode, readers
 from jaxvision.errors import UserError
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_CLASSES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal",
                          "shirt", "sneaker", "bag", "ankle boot")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+BAD_IMAGES = ("error", "skip")
 
 
 @dataclasses.dataclass
@@ -31,30 +34,59 @@ class Source:
   class_names: tuple[str, ...]
   image_shape: tuple[int | None, int | None, int]  # native (H, W, C); None where it varies
   num_examples: dict[str, int]
-  make_dataset: Callable[[str], tf.data.Dataset]
-  # Small enough for a shuffle buffer that holds the whole split (a perfect shuffle).
+  # A sequential tf.data.Dataset per split, for a source made without a reader (it is then
+  # loaded into memory once, on first use, to give random access: small sources only).
+  make_dataset: Callable[[str], tf.data.Dataset] | None = None
+  # Small enough to hold decoded in host memory (semi-supervised splits need the arrays).
   in_memory: bool = True
+  make_reader: Callable[[str], object] | None = None
+  bad_images: str = "error"  # 'skip': an unreadable image is replaced (pipeline.py)
+  _readers: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
-  def dataset(self, split: str) -> tf.data.Dataset:
+  def _check(self, split):
     if split not in self.num_examples:
       raise UserError(f"dataset {self.name!r} has no split {split!r}; "
                       f"it has {', '.join(self.num_examples)}")
-    return self.make_dataset(split)
+
+  def reader(self, split: str):
+    """Random access to `split` (cached: one reader per split and process)."""
+    self._check(split)
+    if split not in self._readers:
+      if self.make_reader is not None:
+        self._readers[split] = self.make_reader(split)
+      else:
+        self._readers[split] = readers.reader_from_dataset(self.make_dataset(split),
+                                                           f"{self.name}/{split}")
+    return self._readers[split]
+
+  def dataset(self, split: str) -> tf.data.Dataset:
+    """The whole split in its fixed order, images decoded."""
+    self._check(split)
+    if self.make_reader is None:
+      return self.make_dataset(split)
+    reader = self.reader(split)
+    return tf.data.Dataset.range(len(reader)).map(
+        lambda i: decode.prepare(reader.read(i), None, None, reader.channels),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+  def labels(self, split: str) -> np.ndarray:
+    """Every label of `split`, without reading an image where the source allows it."""
+    return self.reader(split).labels()
 
 
 def array_source(name, arrays: dict[str, tuple[np.ndarray, np.ndarray]], class_names):
   """A Source over in-memory (images uint8 NHWC, labels) arrays per split."""
 
-  def make_dataset(split):
+  def make_reader(split):
     images, labels = arrays[split]
-    return tf.data.Dataset.from_tensor_slices(
-        {"image": images, "label": labels.astype(np.int32)})
+    return readers.ArrayReader({"image": images, "label": labels.astype(np.int32)},
+                               name=f"{name}/{split}")
 
   first_images = next(iter(arrays.values()))[0]
   return Source(name=name, num_classes=len(class_names), class_names=tuple(class_names),
                 image_shape=tuple(first_images.shape[1:]),
                 num_examples={s: len(a[1]) for s, a in arrays.items()},
-                make_dataset=make_dataset)
+                make_reader=make_reader)
 
 
 def load_digits_source() -> Source:
@@ -114,9 +146,9 @@ def load_fashion_mnist_source(data_dir: str | None) -> Source:
   return array_source("fashion_mnist", arrays, FASHION_MNIST_CLASSES)
 
 
-def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_key: str,
-                     label_key: str) -> Source:
-  """Any TFDS dataset by name; `download=False` unless the user asks, so no network hang."""
+def tfds_builder(name: str, *, data_dir: str | None, download: bool, what: str = "dataset"):
+  """A prepared TFDS builder; with download=True one is prepared in ArrayRecord, which has
+  random access (TFRecord has none)."""
   import tensorflow_datasets as tfds
 
   try:
@@ -127,10 +159,43 @@ def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_k
   if not builder.is_prepared():
     if not download:
       raise UserError(
-          f"TFDS dataset {name!r} is not prepared in {builder.data_dir}; download it with "
+          f"TFDS {what} {name!r} is not prepared in {builder.data_dir}; download it with "
           "--config.data.download=True (needs network; some, like imagenet2012, need a manual "
           "download first) or point --config.data.dir at a folder where it is prepared")
+    builder = tfds.builder(name, data_dir=data_dir, file_format="array_record")
     builder.download_and_prepare()
+  return builder
+
+
+def random_access(builder) -> bool:
+  return builder.info.file_format.value in ("array_record", "parquet")
+
+
+def no_random_access_error(name: str, builder) -> UserError:
+  return UserError(
+      f"TFDS {name!r} is prepared as TFRecord in {builder.data_dir}, which has no random "
+      "access; convert it once with 'tfds convert_format --dataset_version_dir="
+      f"{builder.data_dir} --out_file_format=array_record' (README: Preparing ImageNet)")
+
+
+def tfds_split_names(builder) -> dict[str, str]:
+  """Our split name -> TFDS's: ImageNet evaluates on its validation split as 'test'."""
+  names = {s: s for s in builder.info.splits}
+  if "test" not in names and "validation" in names:
+    names["test"] = "validation"
+  return names
+
+
+def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_key: str,
+                     label_key: str) -> Source:
+  """Any TFDS dataset by name; `download=False` unless the user asks, so no network hang.
+
+  ArrayRecord datasets are read by index with images left encoded. A TFRecord dataset small
+  enough for memory (under 1 GiB decoded: MNIST, CIFAR) is read once, its images still
+  encoded, into memory: the documented fallback; a larger one is an error naming the
+  conversion to ArrayRecord.
+  """
+  builder = tfds_builder(name, data_dir=data_dir, download=download)
   features = builder.info.features
   if image_key not in features or label_key not in features:
     raise UserError(f"TFDS {name!r} has features {', '.join(features)}; set "
@@ -139,52 +204,48 @@ def load_tfds_source(name: str, *, data_dir: str | None, download: bool, image_k
   num_classes = label_feature.num_classes
   class_names = tuple(label_feature.names) if hasattr(label_feature, "names") else tuple(
       str(i) for i in range(num_classes))
-  splits = {s: info.num_examples for s, info in builder.info.splits.items()}
-  if "test" not in splits and "validation" in splits:
-    splits["test"] = splits["validation"]  # ImageNet evaluates on its validation split.
-
-  def make_dataset(split):
-    real = "validation" if split == "test" and "test" not in builder.info.splits else split
-    ds = builder.as_dataset(split=real, shuffle_files=False)
-    return ds.map(lambda ex: {"image": ex[image_key],
-                              "label": tf.cast(ex[label_key], tf.int32)},
-                  num_parallel_calls=tf.data.AUTOTUNE)
-
+  names = tfds_split_names(builder)
+  splits = {s: builder.info.splits[real].num_examples for s, real in names.items()}
   image_shape = tuple(features[image_key].shape)
   small = sum(splits.values()) * int(np.prod([d or 256 for d in image_shape])) < 2 ** 30
+
+  if random_access(builder):
+    def make_reader(split):
+      return readers.TfdsReader(name, names[split], data_dir=data_dir, image_key=image_key,
+                                fields={"label": (label_key,)}, num_examples=splits[split],
+                                channels=image_shape[-1] or 3)
+  elif small:
+    def make_reader(split):  # the encoded images and labels, read once into memory
+      import tensorflow_datasets as tfds
+
+      ds = builder.as_dataset(split=names[split], shuffle_files=False,
+                              decoders={image_key: tfds.decode.SkipDecoding()})
+      ds = ds.map(lambda ex: {"encoded": ex[image_key],
+                              "label": tf.cast(ex[label_key], tf.int32)})
+      return readers.reader_from_dataset(ds, f"{name}/{split}", channels=image_shape[-1] or 3)
+  else:
+    raise no_random_access_error(name, builder)
   return Source(name=name, num_classes=num_classes, class_names=class_names,
-                image_shape=image_shape, num_examples=splits,
-                make_dataset=make_dataset, in_memory=small)
-
-
-IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM")
-
-
-def _looks_like_image(path: str) -> bool:
-  try:
-    with open(path, "rb") as f:
-      head = f.read(8)
-  except OSError:
-    return False
-  return any(head.startswith(magic) for magic in IMAGE_MAGIC)
+                image_shape=image_shape, num_examples=splits, make_reader=make_reader,
+                in_memory=small)
 
 
 def load_image_folder_source(root: str | None, *, channels: int,
                              bad_images: str = "error") -> Source:
   """Images under ROOT/SPLIT/CLASS/*.jpg|png; class names from the train split, sorted.
 
-  A file that is not an image (by its first bytes) is an error naming it, or, with
-  bad_images='skip', left out and counted in a warning; with 'skip', an image that fails to
-  decode later is dropped by tf.data too.
+  Only names are listed here: no image is opened until a host reads it. A file that does not
+  decode is then an error naming it, or, with bad_images='skip', replaced by the next
+  readable one (jaxvision/data/pipeline.py).
   """
-  if bad_images not in ("error", "skip"):
+  if bad_images not in BAD_IMAGES:
     raise UserError(f"data.bad_images must be 'error' or 'skip', got {bad_images!r}")
   if not root or not os.path.isdir(os.path.join(root, "train")):
     raise UserError(f"image folder {root!r} needs a train/ subfolder with one folder per "
                     "class (and test/ likewise); set data.dir")
   classes = sorted(d for d in os.listdir(os.path.join(root, "train"))
                    if os.path.isdir(os.path.join(root, "train", d)))
-  files, bad = {}, []
+  files = {}
   for split in ("train", "test", "validation"):
     split_dir = os.path.join(root, split)
     if not os.path.isdir(split_dir):
@@ -196,38 +257,19 @@ def load_image_folder_source(root: str | None, *, channels: int,
         continue
       for fname in sorted(os.listdir(class_dir)):
         if fname.lower().endswith(IMAGE_EXTENSIONS):
-          path = os.path.join(class_dir, fname)
-          if not _looks_like_image(path):
-            bad.append(path)
-            continue
-          paths.append(path)
+          paths.append(os.path.join(class_dir, fname))
           labels.append(label)
     files[split] = (paths, labels)
-  if bad and bad_images == "error":
-    raise UserError(f"{bad[0]} is not a readable image ({len(bad)} such file(s) under "
-                    f"{root}); remove it or set data.bad_images=skip")
-  if bad:
-    print(f"jaxvision: warning: skipped {len(bad)} unreadable image file(s) under {root}, "
-          f"e.g. {', '.join(bad[:3])}", file=sys.stderr, flush=True)
   if not files.get("train", ([], []))[0]:
     raise UserError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {root}/train/CLASS/")
 
-  def make_dataset(split):
-    paths, labels = files[split]
-    ds = tf.data.Dataset.from_tensor_slices({"path": paths, "label": np.int32(labels)})
-
-    def decode(ex):
-      image = tf.io.decode_image(tf.io.read_file(ex["path"]), channels=channels,
-                                 expand_animations=False)
-      return {"image": image, "label": ex["label"]}
-
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.ignore_errors(log_warning=True) if bad_images == "skip" else ds
+  def make_reader(split):
+    return readers.FileReader(*files[split], channels=channels)
 
   return Source(name=f"folder:{root}", num_classes=len(classes), class_names=tuple(classes),
                 image_shape=(None, None, channels),
                 num_examples={s: len(f[0]) for s, f in files.items()},
-                make_dataset=make_dataset, in_memory=False)
+                make_reader=make_reader, in_memory=False, bad_images=bad_images)
 
 
 def get_source(data_config) -> Source:

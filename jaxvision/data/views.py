@@ -134,12 +134,27 @@ def single_view(data_config, *, train: bool):
   ops = tuple(data_config.augment) if train else ()
   mean, std = tuple(data_config.mean), tuple(data_config.std)
 
+  def rrc_box(shape, seed):
+    seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
+    return augment.rrc_window(shape, seeds[TRAIN_OPS.index("random_resized_crop")],
+                              scale=data_crop_scale(data_config))
+
   def view(example, seed):
     image = augment.to_float(example["image"])
-    if not any(op in RAW_INPUT_OPS for op in ops):
+    # 'cropped': decode.py already cut this view's first window (JPEG: decoding only it).
+    cropped = "cropped" in example
+    if cropped and ops:  # the Inception box, cut out of its window, resized
+      top, left, h, w = rrc_box(example["full_shape"], seed)
+      image = image[top - example["window"][0]:top - example["window"][0] + h,
+                    left - example["window"][1]:left - example["window"][1] + w]
+      image = augment.resize(image, size=data_config.image_size)
+    elif cropped:
+      image = center_from_window(image, example["full_shape"], example["window"],
+                                 data_config.image_size)
+    elif not any(op in RAW_INPUT_OPS for op in ops):
       image = resize_for_model(image, data_config)
     seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
-    for op in ops:
+    for op in ops[1:] if cropped else ops:
       op_seed = seeds[TRAIN_OPS.index(op)]
       if op == "random_crop":
         image = augment.random_crop_with_padding(image, op_seed,
@@ -164,7 +179,58 @@ def single_view(data_config, *, train: bool):
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
+  if ops[:1] == ("random_resized_crop",):
+    view.crop_window = lambda shape, seed: with_margin(shape, rrc_box(shape, seed))
+  elif not ops and data_config.resize == "center_crop":
+    view.crop_window = lambda shape, seed: center_window(shape, data_config.image_size)
   return view
+
+
+# Pixels decoded around a window: a JPEG decoded in part differs from the whole decode near
+# the cut (chroma upsampling across 8-16 pixel blocks); with this margin it does not.
+JPEG_MARGIN = 16
+
+
+def with_margin(shape, window):
+  top, left, height, width = window
+  h, w = tf.cast(shape[0], tf.int32), tf.cast(shape[1], tf.int32)
+  first_y, first_x = tf.maximum(top - JPEG_MARGIN, 0), tf.maximum(left - JPEG_MARGIN, 0)
+  last_y = tf.minimum(top + height + JPEG_MARGIN, h)
+  last_x = tf.minimum(left + width + JPEG_MARGIN, w)
+  return first_y, first_x, last_y - first_y, last_x - first_x
+
+
+def _center_geometry(shape, size: int):
+  """resize_for_model's 'center_crop' on an image of `shape`: the resized size (shorter side
+  size / 0.875, longer side truncated, as augment.resize_shorter_side), its scale (float32,
+  as tf.image.resize) and the crop's offset in it."""
+  h, w = tf.cast(shape[0], tf.int32), tf.cast(shape[1], tf.int32)
+  side = int(round(size / 0.875))
+  new_h = tf.where(h <= w, side, (side * h) // w)
+  new_w = tf.where(h <= w, (side * w) // h, side)
+  scale = tf.cast(tf.stack([new_h, new_w]), tf.float32) / tf.cast(tf.stack([h, w]), tf.float32)
+  return scale, tf.stack([(new_h - size) // 2, (new_w - size) // 2])
+
+
+def center_window(shape, size: int):
+  """The part of the image that the centre crop's pixels are filtered from, plus a margin
+  (the filter's reach and a JPEG block), so cutting it first changes no output pixel."""
+  scale, offset = _center_geometry(shape, size)
+  reach = tf.cast(tf.math.ceil(2.0 / scale), tf.int32)  # the filter's support, in pixels
+  first = tf.cast(tf.floor(tf.cast(offset, tf.float32) / scale), tf.int32) - reach
+  last = tf.cast(tf.math.ceil(tf.cast(offset + size, tf.float32) / scale), tf.int32) + reach
+  return with_margin(shape, (first[0], first[1], last[0] - first[0], last[1] - first[1]))
+
+
+def center_from_window(image, full_shape, window, size: int):
+  """The centre view of the full image, computed from its window: the same antialiased
+  bilinear filter (tf.image.resize's ScaleAndTranslate) shifted by the window's offset."""
+  scale, offset = _center_geometry(full_shape, size)
+  translation = tf.cast(window[:2], tf.float32) * scale - tf.cast(offset, tf.float32)
+  out = tf.raw_ops.ScaleAndTranslate(images=image[None], size=[size, size], scale=scale,
+                                     translation=translation, kernel_type="triangle",
+                                     antialias=True)[0]
+  return tf.ensure_shape(out, [size, size, image.shape[-1]])
 
 
 # ----------------------------------------------------------------------------- eval views
