@@ -93,6 +93,7 @@ class AlexNet2012(nn.Module):
   # The side of the pool5 map fc6 reads: 6 at 227x227; smaller inputs for small-data runs
   # (99x99 gives 2) keep every layer but fc6's fan-in.
   pool5: int = 6
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -112,7 +113,9 @@ class AlexNet2012(nn.Module):
     for name, features, k, s, p, groups, bias_init, lrn, pool in plan:
       x = nn.relu(nn.Conv(features, (k, k), (s, s), padding=layers.torch_padding(p),
                           feature_group_count=groups, kernel_init=normal,
-                          bias_init=bias_init, name=name, **kw)(x))
+                          bias_init=bias_init,
+                          conv_general_dilated=conv_function(self.conv_impl), name=name,
+                          **kw)(x))
       if lrn and self.lrn:
         x = layers.local_response_norm(x, size=5, k=2.0, alpha=1e-4, beta=0.75)
       if pool:

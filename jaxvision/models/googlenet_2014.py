@@ -23,6 +23,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from jaxvision.models import layers
+from jaxvision.models.conv_gemm import conv_function
 from jaxvision.models.googlenet import GOOGLENET_TABLE  # the same widths as Table 1
 from jaxvision.models.registry import ModelSpec
 
@@ -40,6 +41,7 @@ class _Conv(nn.Module):
   kernel: int
   stride: int = 1
   padding: int = 0
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -49,7 +51,8 @@ class _Conv(nn.Module):
     return nn.relu(nn.Conv(self.features, (k, k), (s, s),
                            padding=layers.torch_padding(self.padding), kernel_init=xavier,
                            bias_init=nn.initializers.constant(0.2), dtype=self.dtype,
-                           param_dtype=self.param_dtype, name="conv")(x))
+                           param_dtype=self.param_dtype,
+                           conv_general_dilated=conv_function(self.conv_impl), name="conv")(x))
 
 
 class Inception2014(nn.Module):
@@ -59,12 +62,14 @@ class Inception2014(nn.Module):
   ch5x5red: int
   ch5x5: int
   pool_proj: int
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x):
-    conv = functools.partial(_Conv, dtype=self.dtype, param_dtype=self.param_dtype)
+    conv = functools.partial(_Conv, dtype=self.dtype, param_dtype=self.param_dtype,
+                             conv_impl=self.conv_impl)
     b1 = conv(self.ch1x1, 1, name="branch1")(x)
     b2 = conv(self.ch3x3, 3, padding=1, name="branch2_1")(
         conv(self.ch3x3red, 1, name="branch2_0")(x))
@@ -78,14 +83,16 @@ class Inception2014(nn.Module):
 class AuxHead2014(nn.Module):
   num_classes: int = 1000
   dropout_rate: float = 0.7
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+    conv = functools.partial(_Conv, conv_impl=self.conv_impl, **kw)
     x = layers.avg_pool(x, 5, 3)
-    x = _Conv(128, 1, name="conv", **kw)(x)
+    x = conv(128, 1, name="conv")(x)
     x = x.reshape(x.shape[0], -1)
     x = nn.relu(nn.Dense(1024, kernel_init=xavier, bias_init=nn.initializers.constant(0.2),
                          name="fc1", **kw)(x))
@@ -99,27 +106,30 @@ class GoogLeNet2014(nn.Module):
   num_classes: int = 1000
   aux_logits: bool = True
   dropout_rate: float = 0.4
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool = False):
     kw = dict(dtype=self.dtype, param_dtype=self.param_dtype)
+    conv = functools.partial(_Conv, conv_impl=self.conv_impl, **kw)
     x = x.astype(self.dtype)
-    x = _Conv(64, 7, 2, 3, name="conv1", **kw)(x)
+    x = conv(64, 7, 2, 3, name="conv1")(x)
     x = _lrn(layers.max_pool(x, 3, 2, ceil_mode=True))
-    x = _Conv(64, 1, name="conv2_reduce", **kw)(x)
-    x = _lrn(_Conv(192, 3, padding=1, name="conv2", **kw)(x))
+    x = conv(64, 1, name="conv2_reduce")(x)
+    x = _lrn(conv(192, 3, padding=1, name="conv2")(x))
     x = layers.max_pool(x, 3, 2, ceil_mode=True)
     aux = []
     fields = ("ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")
     for name, *widths in GOOGLENET_TABLE:
-      x = Inception2014(**dict(zip(fields, widths)), name=name, **kw)(x)
+      x = Inception2014(**dict(zip(fields, widths)), name=name, conv_impl=self.conv_impl,
+                        **kw)(x)
       if name in ("inception3b", "inception4e"):
         x = layers.max_pool(x, 3, 2, ceil_mode=True)
       if self.aux_logits and name in ("inception4a", "inception4d"):
         head = AuxHead2014(self.num_classes, name="aux1" if name == "inception4a" else "aux2",
-                           **kw)
+                           conv_impl=self.conv_impl, **kw)
         if train:
           aux.append(head(x, train=train))
         elif self.is_initializing():  # Create the heads' params; never run in eval.

@@ -111,6 +111,7 @@ class TriNetCNN13(nn.Module):
   input_noise: float = 0.15
   slope: float = 0.1
   norm: str = "batch"
+  conv_impl: str = "auto"  # see models/conv_gemm.py
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
@@ -124,7 +125,8 @@ class TriNetCNN13(nn.Module):
 
     def unit(y, features, kernel, name, padding="SAME"):
       y = nn.Conv(features, (kernel, kernel), padding=padding, use_bias=False,
-                  kernel_init=layers.conv_init, name=name, **kw)(y)
+                  kernel_init=layers.conv_init,
+                  conv_general_dilated=conv_function(self.conv_impl), name=name, **kw)(y)
       y = layers.make_norm(self.norm, train=train, name=f"{name}_bn", **kw)(y)
       return nn.leaky_relu(y, self.slope)
 
