@@ -48,11 +48,11 @@ def _viewed(source: Source, split: str, view: ViewFn, seed: int):
   return fn
 
 
-def _map(ds, fn, source: Source, num_examples: int, *, extra=None):
+def _map(ds, fn, source: Source, num_examples: int, *, masked: bool = False):
   """ds of (index, position[, mask]) -> views; with bad_images=skip a failed read falls
-  through to the next index (the replacement's mask is 0 when `extra` marks eval rows)."""
+  through to the next index (in `masked` evaluation rows, with mask 0)."""
   if source.bad_images != "skip":
-    if extra is None:
+    if not masked:
       return ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.map(lambda i, p, m: dict(fn(i, p), mask=m), num_parallel_calls=tf.data.AUTOTUNE,
                   deterministic=True)
@@ -130,7 +130,7 @@ def eval_batches(source: Source, view: ViewFn, *, split: str, local_batch: int,
   mask = (np.arange(rows) < stop - first).astype(np.int32)
   ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(rows, np.int64), mask))
   ds = _map(ds, _viewed(source, split, view, 0), source, source.num_examples[split],
-            extra="mask")
+            masked=True)
   ds = ds.batch(local_batch, drop_remainder=True).prefetch(PREFETCH_BATCHES)
   return _numpy_batches(ds, source.reader(split),
                         lambda k: indices[k * local_batch:(k + 1) * local_batch])
