@@ -2,6 +2,9 @@
 
   jaxvision train --config configs/alexnet_imagenet.py --workdir runs/alexnet_in
   jaxvision eval --config configs/alexnet_imagenet.py --workdir runs/alexnet_in --mode ten_crop
+  jaxvision train --config configs/alexnet_imagenet.py:2012 --workdir runs/alexnet_2012
+  jaxvision train --config configs/alexnet_imagenet.py:2012_nolrn --workdir runs/alexnet_nolrn
+  jaxvision train --config configs/alexnet_imagenet.py:2012_nodropout --workdir runs/alexnet_nodrop
 
 Data: TFDS imagenet2012 prepared in --config.data.dir (manual download). Hardware: the
 paper trained 5-6 days on two GTX 580 GPUs; not run here. Result: not measured here. The
@@ -25,6 +28,7 @@ normalization reduces our top-1 and top-5 error rates by 1.4% and 1.2%") and sec
 """
 
 from jaxvision.config_defaults import base_config
+from jaxvision.errors import UserError
 
 TRAIN_IMAGES = 1_281_167
 
@@ -34,6 +38,9 @@ VARIANTS = ("2012", "2012_nolrn", "2012_nodropout")
 
 def get_config(arg=None):
   parts = set((arg or "").split(",")) - {""}
+  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
+    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
+                    "and/or runlocal (comma-separated)")
   variant = next((p for p in parts if p in VARIANTS), None)
   config = base_config()
   config.model.name = "alexnet"

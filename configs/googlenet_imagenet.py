@@ -1,6 +1,7 @@
 """GoogLeNet / Inception v1 (Szegedy et al. 2015) on ImageNet, the paper's schedule.
 
   jaxvision train --config configs/googlenet_imagenet.py --workdir runs/googlenet_imagenet
+  jaxvision train --config configs/googlenet_imagenet.py:2014 --workdir runs/googlenet_2014
 
 Data: TFDS imagenet2012 prepared in --config.data.dir (manual download). Hardware: the
 paper trained with asynchronous SGD on a CPU cluster (DistBelief); not run here. Result: not
@@ -25,13 +26,18 @@ number for exactly this network.
 """
 
 from jaxvision.config_defaults import base_config
+from jaxvision.errors import UserError
 
 TRAIN_IMAGES = 1_281_167
 EPOCHS = 250
+VARIANTS = ("2014",)  # the paper's own network (model googlenet_2014)
 
 
 def get_config(arg=None):
   parts = set((arg or "").split(",")) - {""}
+  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
+    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
+                    "and/or runlocal (comma-separated)")
   config = base_config()
   config.model.name = "googlenet_2014" if "2014" in parts else "googlenet"
   config.data.name = "tfds:imagenet2012"

@@ -2,6 +2,11 @@
 
   jaxvision train --config configs/resnet50_imagenet.py --workdir runs/resnet50_in
   jaxvision eval --config configs/resnet50_imagenet.py --workdir runs/resnet50_in --mode ten_crop
+  jaxvision train --config configs/resnet50_imagenet.py:v1 --workdir runs/resnet50_v1
+  jaxvision train --config configs/resnet50_imagenet.py:plain18 --workdir runs/plain18
+  jaxvision train --config configs/resnet50_imagenet.py:plain34 --workdir runs/plain34
+  jaxvision train --config configs/resnet50_imagenet.py:resnet18 --workdir runs/resnet18
+  jaxvision train --config configs/resnet50_imagenet.py:resnet34 --workdir runs/resnet34
 
 Data: TFDS imagenet2012 prepared in --config.data.dir (manual download). Hardware: the
 torchvision recipe uses 8 GPUs (32 images each); not run here. Result: not measured here.
@@ -26,19 +31,23 @@ resnet18/resnet34 are Table 2's degradation pairs: top-1 error (ten-crop) plain 
 """
 
 from jaxvision.config_defaults import base_config
+from jaxvision.errors import UserError
 
 TRAIN_IMAGES = 1_281_167
 
 
-PAPER_VARIANTS = {"v1": "resnet50_v1", "plain18": "plain18", "plain34": "plain34",
-                  "resnet18": "resnet18", "resnet34": "resnet34"}
+VARIANTS = {"v1": "resnet50_v1", "plain18": "plain18", "plain34": "plain34",
+            "resnet18": "resnet18", "resnet34": "resnet34"}
 
 
 def get_config(arg=None):
   parts = set((arg or "").split(",")) - {""}
-  variant = next((p for p in parts if p in PAPER_VARIANTS), None)
+  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
+    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
+                    "and/or runlocal (comma-separated)")
+  variant = next((p for p in parts if p in VARIANTS), None)
   config = base_config()
-  config.model.name = PAPER_VARIANTS.get(variant, "resnet50")
+  config.model.name = VARIANTS.get(variant, "resnet50")
   config.data.name = "tfds:imagenet2012"
   config.data.image_size = 224
   config.data.resize = "center_crop"

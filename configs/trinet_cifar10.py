@@ -2,6 +2,9 @@
 
   python -m jaxvision.train.trinet_rounds --config configs/trinet_cifar10.py \
       --workdir runs/trinet_c10_4000
+  python -m jaxvision.train.trinet_rounds --config configs/trinet_cifar10.py:cnn13 \
+      --workdir runs/trinet_c10_cnn13
+  (one round of it: jaxvision train --config configs/trinet_cifar10.py:cnn13 ...)
   (each round is what `jaxvision train --config configs/trinet_cifar10.py --workdir
   runs/trinet_c10_4000` runs with the round's file in config.trinet.round_file; first time:
   --config.data.download=True or TFDS's cifar10 prepared in --config.data.dir)
@@ -26,10 +29,16 @@ diversity-augmentation round (every 4th round once the pool is all of U), output
 import ml_collections
 
 from jaxvision.config_defaults import base_config
+from jaxvision.errors import UserError
+
+VARIANTS = ("cnn13",)  # the paper's 13-layer CNN (model trinet_cnn13)
 
 
 def get_config(arg=None):
   parts = set((arg or "").split(",")) - {""}
+  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
+    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
+                    "and/or runlocal (comma-separated)")
   config = base_config()
   if "cnn13" in parts:  # the paper's 13-layer CNN (see jaxvision/models/trinet.py)
     config.model.name = "trinet_cnn13"

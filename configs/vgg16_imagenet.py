@@ -2,6 +2,9 @@
 
   jaxvision train --config configs/vgg16_imagenet.py --workdir runs/vgg16_imagenet
   jaxvision eval --config configs/vgg16_imagenet.py --workdir runs/vgg16_imagenet --mode dense
+  jaxvision train --config configs/vgg16_imagenet.py:c --workdir runs/vgg16_c
+  jaxvision eval --config configs/vgg16_imagenet.py:c --workdir runs/vgg16_c --mode multi_scale
+  jaxvision train --config configs/vgg16_imagenet.py:a_lrn --workdir runs/vgg11_lrn
 
 Data: TFDS imagenet2012 prepared in --config.data.dir (manual download). Hardware: the
 paper trained 2-3 weeks on four Titan Black GPUs; not run here. Result: not measured here.
@@ -30,6 +33,7 @@ init. Result: not measured for either.
 """
 
 from jaxvision.config_defaults import base_config
+from jaxvision.errors import UserError
 
 TRAIN_IMAGES = 1_281_167
 
@@ -39,6 +43,9 @@ VARIANTS = {"c": "vgg16_c", "a_lrn": "vgg11_lrn"}
 
 def get_config(arg=None):
   parts = set((arg or "").split(",")) - {""}
+  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
+    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
+                    "and/or runlocal (comma-separated)")
   variant = next((p for p in parts if p in VARIANTS), None)
   config = base_config()
   config.model.name = VARIANTS.get(variant, "vgg16")

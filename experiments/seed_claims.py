@@ -163,17 +163,19 @@ def smooth(values, k=5):
   return np.convolve(np.pad(v, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, "valid")
 
 
-def plot_curves(path, title, results, styles, labels=None):
+def plot_curves(path, title, results, styles, labels=None, acc_label="test acc",
+                note=f"test acc on the first {DEEP_TEST_IMAGES:,} test images"):
   fig, ax = plt.subplots(figsize=(7, 4.5))
   for r in results:
     label = (labels or {}).get(r["name"], r["name"].rsplit("_b", 1)[0])
-    label += f"  (test acc {r['test_acc']:.3f})"
+    label += f"  ({acc_label} {r['test_acc']:.3f})"
     if r["diverged"]:
       label += " diverged"
     ax.plot(r["curve_step"], smooth(r["curve_loss"]), label=label, **styles.get(r["name"], {}))
   ax.set_xlabel("training step")
   ax.set_ylabel(f"training loss ({LOG_EVERY}-step means, 5-point moving average)")
-  ax.plot([], [], " ", label=f"test acc on the first {DEEP_TEST_IMAGES:,} test images")
+  if note:
+    ax.plot([], [], " ", label=note)
   ax.set_title(title, fontsize=10)
   ax.grid(alpha=0.3)
   ax.legend()

@@ -95,7 +95,8 @@ class TriNetCNN13(nn.Module):
   2x2 max pool; dropout 0.5; 3x [3x3 conv 256]; max pool; dropout 0.5; 3x3 conv 512 VALID;
   1x1 conv 256; 1x1 conv 128; global average pool; fc. Batch norm after every conv, convs
   without bias; the public reimplementations differ here (the Mean Teacher / fast-SWA code
-  weight-normalises convs with bias before BN), and the count below is for this choice. M_S: everything up to the second dropout (the two 3-conv blocks); each M_v: the
+  weight-normalises convs with bias before BN), and the count below is for this choice.
+  M_S: everything up to the second dropout (the two 3-conv blocks); each M_v: the
   last three convs, pooling, the head dropout Tri-Net's editing probes, and its own fc.
   The split is ours: the paper's network table could not be read here (BUILD_NOTES.md,
   session 10, #25), and this is the split Fig. 2's "shared low-level module, three
