@@ -46,8 +46,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--num_processes", type=int, default=None)
     p.add_argument("--process_id", type=int, default=None)
     if name == "eval":
-      p.add_argument("--mode", default="center", choices=("center", "ten_crop", "dense"),
-                     help="center crop, 10-crop averaging, or dense (FC as conv) evaluation")
+      # The names of evaluate/protocols.py's MODES, spelled out: importing it would load JAX
+      # before --cpu-devices can set the device count (tests/test_cli_modes.py keeps them equal).
+      p.add_argument("--mode", default="center",
+                     choices=("center", "ten_crop", "dense", "multi_scale", "multi_crop",
+                              "dense+multi_crop"),
+                     help="center crop, 10-crop averaging, dense (FC as conv), or VGG's "
+                     "multi-scale, 150-crop and dense+multi-crop protocols")
   p = sub.add_parser("report", help="PNG curves, confusion matrix and a Markdown summary")
   p.add_argument("workdir")
   p.add_argument("--out", default=None, help="folder for the report (default WORKDIR/report)")
