@@ -9,7 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${JAXVISION_VENV:-}" ]; then
   [ -x "$JAXVISION_VENV/bin/python" ] || { echo "JAXVISION_VENV=$JAXVISION_VENV has no bin/python" >&2; exit 1; }
-  ln -sfn "$JAXVISION_VENV" .venv
+  if [ "$(realpath .venv 2>/dev/null)" != "$(realpath "$JAXVISION_VENV")" ]; then
+    if [ -e .venv ] && [ ! -L .venv ]; then
+      echo "$PWD/.venv is an environment already; unset JAXVISION_VENV to use it" >&2; exit 1
+    fi
+    ln -sfn "$JAXVISION_VENV" .venv
+  fi
   exit 0
 fi
 py=${PYTHON:-python3}

@@ -60,3 +60,57 @@ def test_setup_refuses_an_old_python_and_says_what_to_install(tmp_path):
   assert result.returncode == 1
   assert "needs Python >= 3.11, this machine has: Python 3.8.10" in result.stderr
   assert "python3.11" in result.stderr
+
+
+def checkout_copy(folder):
+  """The files a user's checkout has, copied (the scripts may add .venv to the checkout)."""
+  import shutil
+  folder.mkdir()
+  for name in ("jaxvision", "configs", "launch"):
+    shutil.copytree(REPO / name, folder / name, ignore=shutil.ignore_patterns("__pycache__"))
+  for name in ("pyproject.toml", "README.md"):
+    shutil.copy(REPO / name, folder / name)
+  return folder
+
+
+def script_env(**extra):
+  env = {k: v for k, v in os.environ.items()
+         if not k.startswith(("TPU_", "SLURM_", "JAX_", "PYTHONPATH"))}
+  env.update(PATH=f"{REPO / 'tests' / 'shims'}:{env['PATH']}", JAX_PLATFORMS="cpu",
+             JAXVISION_VENV=str(pathlib.Path(sys.executable).parents[1]), **extra)
+  return env
+
+
+TRAIN = ["configs/lenet5_digits.py"]
+OVERRIDES = ["--config.batch_size=32", "--config.log_every_steps=2",
+             "--config.checkpoint_every_steps=2", "--config.eval_every_steps=1000",
+             "--config.host_timeout_secs=120"]
+
+
+def test_slurm_script_runs_two_tasks_through_srun_then_resumes(tmp_path):
+  checkout = checkout_copy(tmp_path / "checkout")
+  workdir = tmp_path / "run"
+  for steps, expected in ((4, "starting"), (6, "resuming at step 4")):
+    env = script_env(SHIM_TASKS="2", SLURM_SUBMIT_DIR=str(checkout),
+                     SLURM_JOB_ID=str(1000 + steps), JAX_COORDINATOR_PORT=str(free_port()))
+    # sbatch would run a spooled copy of the script; run it from elsewhere likewise
+    result = subprocess.run(["bash", str(checkout / "launch" / "slurm_gpu.sh"), *TRAIN,
+                             str(workdir), "--cpu-devices", "4",
+                             f"--config.num_train_steps={steps}", *OVERRIDES],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "slurm cluster detected: 2 processes" in result.stderr
+    assert f"8 device(s), {steps} steps; {expected}" in result.stdout, result.stdout[-2000:]
+
+
+def test_local_script_trains_then_resumes(tmp_path):
+  checkout = checkout_copy(tmp_path / "checkout")
+  workdir = tmp_path / "run"
+  for steps, expected in ((2, "starting"), (4, "resuming at step 2")):
+    result = subprocess.run(["bash", str(checkout / "launch" / "local_gpu.sh"), *TRAIN,
+                             str(workdir), "--cpu-devices", "2",
+                             f"--config.num_train_steps={steps}", *OVERRIDES],
+                            env=script_env(), cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"2 device(s), {steps} steps; {expected}" in result.stdout, result.stdout[-2000:]
