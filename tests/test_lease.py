@@ -115,3 +115,17 @@ def test_second_trainer_refuses_and_the_first_finishes(tmp_path):
   out, ferr = first.communicate(timeout=600)  # the first neither hangs nor fails
   assert first.returncode == 0, ferr[-3000:]
   assert "final test" in out and not os.path.exists(os.path.join(workdir, LEASE_FILE))
+
+
+def test_lease_of_a_killed_but_unreaped_process_is_taken_over(tmp_path):
+  import signal
+  zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+  zombie.send_signal(signal.SIGKILL)
+  time.sleep(0.5)  # dead, not yet waited for: a zombie
+  try:
+    write_lease(str(tmp_path), pid=zombie.pid)
+    lease = WorkdirLease(str(tmp_path), timeout_secs=600)
+    lease.acquire()
+    lease.release()
+  finally:
+    zombie.wait()

@@ -1,13 +1,13 @@
 """Curves from WORKDIR/metrics.jsonl: one run's metrics, or several runs overlaid."""
 
 import json
-import os
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
 
+from jaxvision import paths  # noqa: E402
 from jaxvision.errors import UserError  # noqa: E402
 
 PANELS = (("loss", "loss"), ("accuracy", "top-1 accuracy"), ("learning_rate", "learning rate"),
@@ -15,16 +15,15 @@ PANELS = (("loss", "loss"), ("accuracy", "top-1 accuracy"), ("learning_rate", "l
 
 
 def read_metrics(workdir: str) -> list[dict]:
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
+  path = paths.join(workdir, "metrics.jsonl")
+  if not paths.exists(path):
     raise UserError(f"no metrics.jsonl in {workdir}; is it a jaxvision workdir?")
   records = []
-  with open(path) as f:
-    for line in f:
-      try:
-        records.append(json.loads(line))
-      except ValueError:
-        continue  # a line cut short by a kill
+  for line in paths.read_text(path).splitlines():
+    try:
+      records.append(json.loads(line))
+    except ValueError:
+      continue  # a line cut short by a kill
   return records
 
 

@@ -4,29 +4,51 @@ A report rebuilds the run from WORKDIR/config.json (written at every start), res
 newest checkpoint, and predicts the whole test split once for the confusion matrix.
 """
 
+import contextlib
 import json
 import os
+import tempfile
 
 import ml_collections
 
+from jaxvision import paths
 from jaxvision.errors import UserError
 from jaxvision.reporting import confusion, curves
 
 
 def load_run_config(workdir: str) -> ml_collections.ConfigDict:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
+  path = paths.join(workdir, "config.json")
+  if not paths.exists(path):
     raise UserError(f"no config.json in {workdir}; report needs a workdir that "
                     "'jaxvision train' wrote")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  return ml_collections.ConfigDict(json.loads(paths.read_text(path)))
+
+
+@contextlib.contextmanager
+def _staged(out: str):
+  """A local folder to draw into; for an object-store `out` its files are uploaded at the end
+  (matplotlib writes files, and a URL given to it would become a local `gs:` folder)."""
+  if not paths.is_remote(out):
+    yield out
+    return
+  with tempfile.TemporaryDirectory() as local:
+    yield local
+    for name in sorted(os.listdir(local)):
+      with open(os.path.join(local, name), "rb") as f:
+        paths.write_bytes(paths.join(out, name), f.read())
 
 
 def write_report(workdir: str, out: str | None = None) -> str:
   """Writes REPORT_DIR/{curves,confusion,confused}.png and report.md; returns report.md."""
+  out = out or paths.join(workdir, "report")
+  with _staged(out) as local:
+    written = _write_report(workdir, local)
+  return paths.join(out, os.path.basename(written))
+
+
+def _write_report(workdir: str, out: str) -> str:
   from jaxvision.train import loop
 
-  out = out or os.path.join(workdir, "report")
   records = curves.read_metrics(workdir)
   config = load_run_config(workdir)
   if config.get("objective") == "mae":  # MAE's report: original / masked / reconstructed
@@ -39,7 +61,7 @@ def write_report(workdir: str, out: str | None = None) -> str:
             f"jaxvision eval --config CONFIG --workdir {workdir}")
     raise UserError(f"jaxvision report draws a classifier's confusion matrix; this is a "
                     f"{config.objective!r} run: use {hint}")
-  os.makedirs(out, exist_ok=True)
+  os.makedirs(out, exist_ok=True)  # only now: a refused report leaves nothing behind
   name = config.model.name
   curves.plot_run(records, os.path.join(out, "curves.png"), f"{name} on {config.data.name}")
   exp, state = loop.load_trained(config, workdir)
@@ -78,10 +100,16 @@ def write_comparison(workdirs: list[str], out: str) -> str:
     raise UserError("compare needs two or more workdirs")
   runs = {}
   for workdir in workdirs:
-    name = os.path.basename(os.path.normpath(workdir))
+    name = workdir.rstrip("/").rsplit("/", 1)[-1]
     if name in runs:
       name = workdir
     runs[name] = curves.read_metrics(workdir)
+  with _staged(out) as local:
+    _write_comparison(runs, local)
+  return paths.join(out, "compare.md")
+
+
+def _write_comparison(runs: dict, out: str) -> None:
   os.makedirs(out, exist_ok=True)
   curves.plot_comparison(runs, os.path.join(out, "compare.png"))
   lines = ["# Comparison", "", "| run | last step | final train loss | final test top-1 |",
@@ -91,7 +119,5 @@ def write_comparison(workdirs: list[str], out: str) -> str:
     lines.append(f"| {name} | {last} | {curves.final(records, 'train', 'loss'):.4f} | "
                  f"{curves.final(records, 'test', 'accuracy'):.4f} |")
   lines += ["", "![comparison](compare.png)", ""]
-  path = os.path.join(out, "compare.md")
-  with open(path, "w") as f:
+  with open(os.path.join(out, "compare.md"), "w") as f:
     f.write("\n".join(lines))
-  return path

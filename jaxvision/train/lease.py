@@ -34,12 +34,17 @@ def _dead_here(holder: dict) -> bool:
   if holder.get("host") != socket.gethostname():
     return False
   try:
-    os.kill(int(holder["pid"]), 0)
+    pid = int(holder["pid"])
+    os.kill(pid, 0)
   except ProcessLookupError:
     return True
   except (OSError, KeyError, TypeError, ValueError):
     return False
-  return False
+  try:  # killed but not yet reaped by its parent: a zombie holds nothing
+    with open(f"/proc/{pid}/stat") as f:
+      return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+  except (OSError, IndexError):
+    return False
 
 
 class WorkdirLease:
