@@ -8,7 +8,9 @@ same model and optimiser, one after the other in one run (each in a fresh child 
 Both arms are timed from the launch of their process (Python and JAX start-up, data loading
 and compilation included) to the moment each evaluation is known: jaxvision's test records
 as they appear in WORKDIR/metrics.jsonl (the config's evaluation is made every epoch), the
-bare loop's per-epoch line on its stdout. Evaluation time counts in both.
+bare loop's per-epoch line on its stdout. Evaluation time counts in both. Also printed: the
+CPU seconds each child used over its whole run (user + system, all threads), which a
+neighbour's load on a shared machine inflates far less than the wall time.
 
 The bare loop (`--bare`, below, a few dozen lines) is what one writes by hand: the arrays in
 memory, 28x28 zero-padded to 32x32 and normalised with the config's mean/std, a fresh numpy
@@ -26,6 +28,7 @@ import argparse
 import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -197,22 +200,25 @@ def main(argv=None) -> int:
   with tempfile.TemporaryDirectory() as tmp:
     data_dir = (validation_folder(args.data_dir, tmp) if args.split == "validation"
                 else args.data_dir)
-    results = {}
+    results, cpu = {}, {}
     for arm in args.order.split(","):
+      before = resource.getrusage(resource.RUSAGE_CHILDREN)
       if arm == "jaxvision":
         workdir = args.workdir or os.path.join(tmp, "jaxvision")
         results[arm] = run_jaxvision(args.config, data_dir, workdir, args.set)
       else:
         results[arm] = run_bare(data_dir, cfg, epochs, config.seed)
+      after = resource.getrusage(resource.RUSAGE_CHILDREN)
+      cpu[arm] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
       print(f"  {arm}: " + ", ".join(f"{t:.0f}s {a:.4f}" for t, a in results[arm]), flush=True)
   print(f"  {args.config} {args.set or ''}, {args.split} split, {epochs} epochs, "
         f"{os.cpu_count()} cores")
   print(f"  {'arm':<11}" + "".join(f"{'s to ' + str(t):>11}" for t in targets) +
-        f"{'final':>9}{'best':>8}{'evals':>7}")
+        f"{'final':>9}{'best':>8}{'evals':>7}{'CPU s':>8}")
   for arm, recs in results.items():
     cells = "".join(f"{first_reaching(recs, t) or float('nan'):>11.1f}" for t in targets)
     print(f"  {arm:<11}{cells}{recs[-1][1]:>9.4f}{max(a for _, a in recs):>8.4f}"
-          f"{len(recs):>7}")
+          f"{len(recs):>7}{cpu[arm]:>8.0f}")
   if {"jaxvision", "bare"} <= set(results):
     for t in targets:
       a, b = first_reaching(results["jaxvision"], t), first_reaching(results["bare"], t)
