@@ -150,6 +150,40 @@ def test_crop_scale_reaches_random_resized_crop():
   assert sum(differs) >= 4
 
 
+def _triangle_weights(n_in, n_out):
+  """Rows: PIL-style antialiased bilinear (triangle of width = downscale factor, half-pixel
+  centres, renormalised at the borders)."""
+  scale = n_in / n_out
+  x = np.arange(n_in) + 0.5
+  w = np.maximum(0, 1 - np.abs(x[None] - (np.arange(n_out)[:, None] + 0.5) * scale) / scale)
+  return w / w.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("antialias", [True, False])
+def test_crop_antialias_selects_the_crop_resize_filter(antialias):
+  # The whole 64x64 image (area 1-1) shrunk 4x to 16x16. Without antialiasing a bilinear
+  # sample at 4i + 1.5 is the mean of pixels 4i+1 and 4i+2 (closed form); with it, each output
+  # is a triangle-weighted sum over 8 pixels (numpy, as PIL does).
+  import tensorflow as tf
+
+  rng = np.random.default_rng(0)
+  pixels = rng.integers(0, 256, (64, 64, 1)).astype(np.uint8)
+  data = base_data_config()
+  data.image_size, data.resize, data.augment = 16, "none", ("random_resized_crop",)
+  data.crop_scale, data.mean, data.std, data.crop_antialias = (1.0, 1.0), (0.0,), (1.0,), antialias
+  view = views.single_view(data, train=True)
+  out = view({"image": tf.constant(pixels), "label": tf.constant(0)},
+             tf.constant([3, 1], tf.int64))["image"].numpy()[..., 0]
+  x = pixels[..., 0] / 255.0
+  if antialias:
+    w = _triangle_weights(64, 16)
+    expected = w @ x @ w.T
+  else:
+    rows = (x[1::4] + x[2::4]) / 2
+    expected = (rows[:, 1::4] + rows[:, 2::4]) / 2
+  np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
 def test_bad_crop_scale_is_one_line_error():
   data = base_data_config()
   data.crop_scale = (0.5, 0.2)

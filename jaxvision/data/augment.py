@@ -218,10 +218,11 @@ def random_crop_with_padding(image, seed, *, padding: int, fill=0):
 
 
 @_no_autograph
-def random_resized_crop(image, seed, *, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3)):
+def random_resized_crop(image, seed, *, size: int, scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3),
+                        antialias: bool = True):
   """Inception crop: area fraction in `scale`, aspect w/h in `ratio`, resized to size x size."""
   top, left, crop_h, crop_w = rrc_window(tf.shape(image), seed, scale=scale, ratio=ratio)
-  return resize(_crop(image, top, left, crop_h, crop_w), size=size)
+  return resize(_crop(image, top, left, crop_h, crop_w), size=size, antialias=antialias)
 
 
 @_no_autograph

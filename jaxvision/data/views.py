@@ -147,7 +147,8 @@ def single_view(data_config, *, train: bool):
       top, left, h, w = rrc_box(example["full_shape"], seed)
       image = image[top - example["window"][0]:top - example["window"][0] + h,
                     left - example["window"][1]:left - example["window"][1] + w]
-      image = augment.resize(image, size=data_config.image_size)
+      image = augment.resize(image, size=data_config.image_size,
+                             antialias=data_config.get("crop_antialias", True))
     elif cropped:
       image = center_from_window(image, example["full_shape"], example["window"],
                                  data_config.image_size)
@@ -161,7 +162,8 @@ def single_view(data_config, *, train: bool):
                                                  padding=data_config.crop_padding)
       elif op == "random_resized_crop":
         image = augment.random_resized_crop(image, op_seed, size=data_config.image_size,
-                                            scale=data_crop_scale(data_config))
+                                            scale=data_crop_scale(data_config),
+                                            antialias=data_config.get("crop_antialias", True))
       elif op == "alexnet_crop":
         image = alexnet_crop(image, op_seed, data_config)
       elif op == "multiscale":
