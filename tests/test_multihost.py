@@ -1,8 +1,9 @@
-"""Real jax.distributed processes on loopback: 2 processes x 4 CPU devices against 1 x 8.
+"""Real jax.distributed processes on loopback: 2 x 4 and 4 x 2 CPU devices against 1 x 8.
 
 (a) The 2x4 run logs the losses of a real 1x8 run of the same config (the global order does
-not depend on the number of hosts); (c) its checkpoint resumes on 1x8 with the next losses
-of the uninterrupted 1x8 run. The decode counter (b) is in tests/test_host_reads.py.
+not depend on the number of hosts); (c) its checkpoint resumes on 4x2, and that one's on 1x8,
+each with the next losses of the uninterrupted 1x8 run. The decode counter (b) is in
+tests/test_host_reads.py.
 """
 
 import json
@@ -71,7 +72,7 @@ def train_losses(workdir):
   return {r["step"]: r["loss"] for r in records if r["split"] == "train"}
 
 
-def test_two_by_four_logs_the_one_by_eight_losses_and_resumes_on_one_by_eight(tmp_path):
+def test_two_by_four_and_four_by_two_log_the_one_by_eight_losses_across_resumes(tmp_path):
   single, multi = tmp_path / "1x8", tmp_path / "2x4"
   run_one_process(train_command(single, STEPS, *OVERRIDES))
   reference = train_losses(single)
@@ -85,9 +86,15 @@ def test_two_by_four_logs_the_one_by_eight_losses_and_resumes_on_one_by_eight(tm
   np.testing.assert_allclose([logged[s] for s in range(1, half + 1)],
                              [reference[s] for s in range(1, half + 1)], rtol=1e-5)
 
-  # The 2x4 checkpoint of step 6 resumes on 1x8 and goes on as the uninterrupted 1x8 run.
+  # The 2x4 checkpoint of step 6 resumes on 4x2 (to step 9), and that one's on 1x8 (to 12):
+  # each topology goes on as the uninterrupted 1x8 run.
+  three_quarters = 3 * STEPS // 4
+  outputs = run_processes(
+      lambda *extra: train_command(multi, three_quarters, *OVERRIDES, *extra), 4)
+  assert f"resuming at step {half}" in outputs[0][0]
   out = run_one_process(train_command(multi, STEPS, *OVERRIDES))
-  assert f"resuming at step {half}" in out
+  assert f"resuming at step {three_quarters}" in out
   resumed = train_losses(multi)
+  assert sorted(resumed) == list(range(1, STEPS + 1))
   np.testing.assert_allclose([resumed[s] for s in range(half + 1, STEPS + 1)],
                              [reference[s] for s in range(half + 1, STEPS + 1)], rtol=1e-5)
