@@ -12,10 +12,10 @@ import numpy as np
 import orbax.checkpoint as ocp
 import jax
 
-STEPS = 400
+STEPS = 200
 ARGS = ["--config", "configs/lenet5_digits.py", "--cpu-devices", "8",
-        f"--config.num_train_steps={STEPS}", "--config.checkpoint_every_steps=40",
-        "--config.log_every_steps=25", "--config.eval_every_steps=100",
+        f"--config.num_train_steps={STEPS}", "--config.checkpoint_every_steps=20",
+        "--config.log_every_steps=25", "--config.eval_every_steps=50",
         "--config.batch_size=32"]
 
 
