@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from jaxvision import models
 from jaxvision.config_defaults import base_data_config
-from jaxvision.data import pipeline, sources, views
+from jaxvision.data import pipeline, sources, train_ops, views
 from jaxvision.errors import UserError
 from jaxvision.evaluate import protocols
 from jaxvision.evaluate.classification import evaluate, make_eval_step
@@ -72,7 +72,7 @@ def test_multiscale_resize_shorter_side_within_bounds_and_aspect_kept():
   d = data_config(image_size=16, multiscale_min=18, multiscale_max=26)
   sizes = set()
   for i in range(40):
-    out = views.multiscale_resize(tf.constant(IMG), seed(i), d).numpy()
+    out = train_ops.multiscale_resize(tf.constant(IMG), seed(i), d).numpy()
     s = min(out.shape[:2])
     assert 18 <= s <= 26
     assert out.shape[:2] == (s, 40 * s // 30)  # shorter side is the height here
@@ -301,3 +301,16 @@ def test_ten_crop_end_to_end_through_eval_batches_and_the_eval_step():
   assert metrics["num_examples"] == 40
   np.testing.assert_allclose(metrics["loss"], np.mean(nll), rtol=1e-5)
   np.testing.assert_allclose(metrics["accuracy"], np.mean(correct))
+
+
+def test_the_op_registry_keeps_its_order_and_reads_only_real_keys():
+  # Each op's seed is its index in ORDER: these eight (the recipes' ops when the registry was
+  # made) must stay where they are, and every key an op declares is a data.* default, so
+  # lock() catches a typo in it.
+  assert train_ops.ORDER[:8] == ("random_crop", "random_resized_crop", "flip", "color_jitter",
+                                 "pca_lighting", "alexnet_crop", "multiscale", "cutout")
+  defaults = base_data_config()
+  for name, op in train_ops.REGISTRY.items():
+    missing = [key for key in op.keys if key not in defaults]
+    assert not missing, (name, missing)
+  assert set(train_ops.RAW_INPUT_OPS) == {"random_resized_crop", "alexnet_crop", "multiscale"}

@@ -2,7 +2,8 @@
 
 A view function is `fn(example, seed) -> example`, with `seed` a [2] int tensor that the
 pipeline derives from (run seed, example position), so augmentation is reproducible on resume.
-The training augmentation is data: `data.augment` lists op names applied in order.
+The training augmentation is data: `data.augment` lists op names applied in order, each
+registered with its function and config keys in jaxvision/data/train_ops.py.
 
 The papers' training recipes, as `data.augment`:
   AlexNet (Krizhevsky et al. 2012, sec. 4.1): ("alexnet_crop", "flip", "pca_lighting")
@@ -16,28 +17,11 @@ Evaluation views other than the single centre view live in jaxvision/evaluate/pr
 
 import tensorflow as tf
 
-from jaxvision.data import augment
+from jaxvision.data import augment, train_ops
+from jaxvision.data.train_ops import alexnet_frame, checked_crop_scale, data_crop_scale
 from jaxvision.errors import UserError
 
-# New ops are appended, never inserted: stateless_split(seed, num=n)[i] does not depend on n,
-# so adding an op leaves the seeds, and the augmentation, of the existing ops unchanged.
-TRAIN_OPS = ("random_crop", "random_resized_crop", "flip", "color_jitter", "pca_lighting",
-             "alexnet_crop", "multiscale", "cutout")
-# Ops that take the decoded image of any size and produce data.image_size themselves, so
-# data.resize is skipped in training; a view can hold at most one of them.
-RAW_INPUT_OPS = ("random_resized_crop", "alexnet_crop", "multiscale")
 RESIZE_METHODS = ("pad", "bilinear", "center_crop", "alexnet", "none")
-
-
-def alexnet_frame(image, data_config):
-  """AlexNet's fixed-size image: shorter side to data.resize_shorter, then its centre square.
-
-  "Given a rectangular image, we first rescaled the image such that the shorter side was of
-  length 256, and then cropped out the central 256x256 patch" (Krizhevsky et al., sec. 2).
-  """
-  side = data_config.resize_shorter
-  image = augment.resize_shorter_side(image, size=side)
-  return augment.center_crop(image, size=side)
 
 
 def resize_for_model(image, data_config):
@@ -58,74 +42,15 @@ def resize_for_model(image, data_config):
   raise UserError(f"unknown data.resize {method!r}; use {', '.join(RESIZE_METHODS)}")
 
 
-def random_crop(image, seed, *, size: int):
-  """A size x size window at a uniformly random position, no padding (image >= size)."""
-  shape = tf.stack([size, size, tf.shape(image)[-1]])
-  out = tf.image.stateless_random_crop(image, shape, seed)
-  return tf.ensure_shape(out, [size, size, image.shape[-1]])
-
-
-def multiscale_resize(image, seed, data_config):
-  """VGG scale jittering: shorter side S uniform over the integers [multiscale_min, max]."""
-  return augment.random_resize_shorter_side(image, seed, min_size=data_config.multiscale_min,
-                                            max_size=data_config.multiscale_max)
-
-
-def multiscale_crop(image, seed, data_config):
-  """VGG multi-scale training (sec. 3.1): rescale to a random S, then a random image_size crop."""
-  resize_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, num=2))
-  image = multiscale_resize(image, resize_seed, data_config)
-  return random_crop(image, crop_seed, size=data_config.image_size)
-
-
-def alexnet_crop(image, seed, data_config):
-  """AlexNet training (sec. 4.1): a random image_size (224) patch of the 256x256 image."""
-  return random_crop(alexnet_frame(image, data_config), seed, size=data_config.image_size)
-
-
-def check_augment(ops):
-  unknown = [op for op in ops if op not in TRAIN_OPS]
-  if unknown:
-    raise UserError(f"unknown data.augment op(s) {', '.join(unknown)}; "
-                    f"valid: {', '.join(TRAIN_OPS)}")
-  raw = [op for op in ops if op in RAW_INPUT_OPS]
-  if len(raw) > 1:
-    raise UserError(f"data.augment has {', '.join(raw)}: each makes the image_size view from "
-                    "the whole image, so use at most one of them")
-
-
-def checked_crop_scale(scale, key: str) -> tuple[float, float]:
-  """A random-resized-crop area range as (min, max), or a one-line error naming `key`."""
-  lo, hi = tuple(scale)
-  if not 0.0 < lo <= hi <= 1.0:
-    raise UserError(f"{key}={(lo, hi)} must satisfy 0 < min <= max <= 1")
-  return lo, hi
-
-
-def data_crop_scale(data_config) -> tuple[float, float]:
-  """data.crop_scale; Inception's 0.08-1 for a data config made before the key existed."""
-  return checked_crop_scale(data_config.get("crop_scale", (0.08, 1.0)), "data.crop_scale")
-
-
 def check_data_config(data_config):
   """Every data.* mistake this module can see, before tf.data traces anything."""
-  ops = tuple(data_config.augment)
-  check_augment(ops)
+  train_ops.check_recipe(data_config)
   data_crop_scale(data_config)
   if data_config.resize not in RESIZE_METHODS:
     raise UserError(f"unknown data.resize {data_config.resize!r}; "
                     f"use {', '.join(RESIZE_METHODS)}")
-  size = data_config.image_size
-  if "cutout" in ops and not 0 < data_config.cutout_size <= size:
-    raise UserError(f"data.cutout_size={data_config.cutout_size} must be in "
-                    f"1..data.image_size ({size})")
-  if "multiscale" in ops and not size <= data_config.multiscale_min <= data_config.multiscale_max:
-    raise UserError(f"multiscale needs image_size <= multiscale_min <= multiscale_max, got "
-                    f"{size}, {data_config.multiscale_min}, {data_config.multiscale_max}")
-  if ("alexnet_crop" in ops or data_config.resize == "alexnet") and (
-      data_config.resize_shorter < size):
-    raise UserError(f"data.resize_shorter={data_config.resize_shorter} is smaller than "
-                    f"data.image_size={size}; AlexNet crops image_size from it (256 for 224)")
+  if data_config.resize == "alexnet":
+    train_ops.check_alexnet_frame(data_config)
 
 
 def single_view(data_config, *, train: bool):
@@ -135,8 +60,8 @@ def single_view(data_config, *, train: bool):
   mean, std = tuple(data_config.mean), tuple(data_config.std)
 
   def rrc_box(shape, seed):
-    seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
-    return augment.rrc_window(shape, seeds[TRAIN_OPS.index("random_resized_crop")],
+    seeds = tf.random.experimental.stateless_split(seed, num=len(train_ops.ORDER))
+    return augment.rrc_window(shape, seeds[train_ops.ORDER.index("random_resized_crop")],
                               scale=data_crop_scale(data_config))
 
   def view(example, seed):
@@ -152,32 +77,9 @@ def single_view(data_config, *, train: bool):
     elif cropped:
       image = center_from_window(image, example["full_shape"], example["window"],
                                  data_config.image_size)
-    elif not any(op in RAW_INPUT_OPS for op in ops):
+    elif not any(op in train_ops.RAW_INPUT_OPS for op in ops):
       image = resize_for_model(image, data_config)
-    seeds = tf.random.experimental.stateless_split(seed, num=len(TRAIN_OPS))
-    for op in ops[1:] if cropped else ops:
-      op_seed = seeds[TRAIN_OPS.index(op)]
-      if op == "random_crop":
-        image = augment.random_crop_with_padding(image, op_seed,
-                                                 padding=data_config.crop_padding)
-      elif op == "random_resized_crop":
-        image = augment.random_resized_crop(image, op_seed, size=data_config.image_size,
-                                            scale=data_crop_scale(data_config),
-                                            antialias=data_config.get("crop_antialias", True))
-      elif op == "alexnet_crop":
-        image = alexnet_crop(image, op_seed, data_config)
-      elif op == "multiscale":
-        image = multiscale_crop(image, op_seed, data_config)
-      elif op == "flip":
-        image = augment.random_flip_left_right(image, op_seed)
-      elif op == "color_jitter":
-        s = data_config.color_jitter
-        image = augment.color_jitter(image, op_seed, brightness=s, contrast=s,
-                                     saturation=s, hue=min(s / 4, 0.5))
-      elif op == "pca_lighting":
-        image = augment.pca_lighting(image, op_seed, alphastd=data_config.pca_std)
-      elif op == "cutout":  # after the crops, so the square lands on what the model sees
-        image = augment.cutout(image, op_seed, size=data_config.cutout_size, fill=mean)
+    image = train_ops.apply_recipe(image, seed, data_config, ops[1:] if cropped else ops)
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
