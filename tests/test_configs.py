@@ -54,9 +54,10 @@ def test_there_is_a_config_per_family():
   assert models_of == {"configs/resnet20_fashion_mnist.py": "resnet20",
                        "configs/resnet20_fashion_mnist.py:se": "se_resnet20",
                        "configs/resnet20_fashion_mnist.py:bam": "bam_resnet20"}
-  for name in ("alexnet", "vgg16", "googlenet", "bn_inception", "inception_v3", "resnet50",
-               "se_resnet50", "bam_resnet50"):
+  for name in ("alexnet", "vgg16", "googlenet", "bn_inception", "inception_v3", "resnet50"):
     assert f"{name}_imagenet" in names
+  assert _load("configs/resnet50_imagenet.py:se").model.name == "se_resnet50"
+  assert _load("configs/resnet50_imagenet.py:bam").model.name == "bam_resnet50"
   assert {"resnet56_cifar10", "nin_cifar10"} <= names
 
 
