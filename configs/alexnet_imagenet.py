@@ -27,35 +27,26 @@ normalization reduces our top-1 and top-5 error rates by 1.4% and 1.2%") and sec
 (without dropout "our network exhibits substantial overfitting"). Result: not measured.
 """
 
-from jaxvision.config_defaults import base_config
-from jaxvision.errors import UserError
-
-TRAIN_IMAGES = 1_281_167
+from jaxvision.config_defaults import (IMAGENET_TRAIN_IMAGES, base_config, imagenet_runlocal,
+                                       use_imagenet, variant_and_runlocal)
 
 
 VARIANTS = ("2012", "2012_nolrn", "2012_nodropout")
 
 
 def get_config(arg=None):
-  parts = set((arg or "").split(",")) - {""}
-  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
-    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
-                    "and/or runlocal (comma-separated)")
-  variant = next((p for p in parts if p in VARIANTS), None)
+  variant, runlocal = variant_and_runlocal(arg, VARIANTS)
   config = base_config()
   config.model.name = "alexnet"
   if variant:
     config.model.name = "alexnet_2012"
     config.model.lrn = variant != "2012_nolrn"
     config.model.dropout_rate = 0.0 if variant == "2012_nodropout" else 0.5
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 227 if variant else 224
+  use_imagenet(config, image_size=227 if variant else 224)
   config.data.resize = "alexnet"      # eval: centre 224 of the 256x256 image
   config.data.resize_shorter = 256
   config.data.augment = ("alexnet_crop", "flip", "pca_lighting")
   config.data.pca_std = 0.1
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 128
   config.eval_batch_size = 256        # ten_crop evaluates 10 views each: 2,560 images a batch
   config.num_epochs = 90
@@ -66,14 +57,11 @@ def get_config(arg=None):
   config.schedule = "step"
   config.lr_decay_at = (30 / 90, 60 / 90, 80 / 90)
   config.lr_decay_factor = 0.1
-  steps_per_epoch = TRAIN_IMAGES // config.batch_size
+  steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.batch_size
   config.log_every_steps = 100
   config.eval_every_steps = 5 * steps_per_epoch
   config.checkpoint_every_steps = 2000
-  if "runlocal" in parts:  # needs the prepared dataset; the final eval still reads all 50,000
-    config.batch_size = 16
-    config.eval_batch_size = 16
-    config.num_train_steps = 2
-    config.log_every_steps = 1
+  if runlocal:
+    imagenet_runlocal(config)
   config.lock()
   return config

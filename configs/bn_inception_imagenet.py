@@ -17,9 +17,9 @@ shuffled "more thoroughly" and reduced photometric distortions, which this pipel
 no counterpart for (it applies none).
 """
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import (IMAGENET_TRAIN_IMAGES, base_config, imagenet_runlocal,
+                                       use_imagenet)
 
-TRAIN_IMAGES = 1_281_167
 STEPS = 2_700_000
 DECAY_EVERY_EPOCHS = 8 / 6
 
@@ -27,12 +27,8 @@ DECAY_EVERY_EPOCHS = 8 / 6
 def get_config(arg=None):
   config = base_config()
   config.model.name = "bn_inception"
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"
+  use_imagenet(config)
   config.data.augment = ("random_resized_crop", "flip")
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 32
   config.eval_batch_size = 256
   config.num_train_steps = STEPS
@@ -41,17 +37,14 @@ def get_config(arg=None):
   config.momentum = 0.9
   config.weight_decay = 4e-5
   config.schedule = "step"  # x0.96 every 8/6 epochs
-  decay_steps = DECAY_EVERY_EPOCHS * TRAIN_IMAGES / config.batch_size
+  decay_steps = DECAY_EVERY_EPOCHS * IMAGENET_TRAIN_IMAGES / config.batch_size
   config.lr_decay_at = tuple(k * decay_steps / STEPS
                              for k in range(1, int(STEPS / decay_steps) + 1))
   config.lr_decay_factor = 0.96
   config.log_every_steps = 200
   config.eval_every_steps = 100_000
   config.checkpoint_every_steps = 5000
-  if arg == "runlocal":  # needs the prepared dataset; the final eval still reads all 50,000
-    config.batch_size = 16
-    config.eval_batch_size = 16
-    config.num_train_steps = 2
-    config.log_every_steps = 1
+  if arg == "runlocal":
+    imagenet_runlocal(config)
   config.lock()
   return config

@@ -2,6 +2,7 @@
 
   jaxvision train --config configs/flip_fashion_mnist.py --workdir runs/flip_fmnist
   jaxvision train --config configs/flip_fashion_mnist.py:3way --workdir runs/flip3_fmnist
+  jaxvision train --config configs/flip_fashion_mnist.py:vertical --workdir runs/flipv_fmnist
 
 Each image is shown as is, mirrored left-right, mirrored top-bottom and both (4-way; `:3way`
 drops "both", `:vertical` keeps only as-is vs top-bottom, the flip every garment reveals),
@@ -24,17 +25,16 @@ unlearnable; the objective refuses data.augment 'flip'); SGD momentum 0.9, weigh
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import base_config, variant_and_runlocal
 
 FLIPS = {None: ("none", "horizontal", "vertical", "both"),
          "3way": ("none", "horizontal", "vertical"),
          "vertical": ("none", "vertical")}
+VARIANTS = ("3way", "vertical")
 
 
 def get_config(arg=None):
-  variant = None if arg in (None, "", "runlocal") else arg
-  if variant not in FLIPS:
-    raise ValueError(f"unknown argument {arg!r}; use runlocal, 3way or vertical")
+  variant, runlocal = variant_and_runlocal(arg, VARIANTS)
   config = base_config()
   config.objective = "flip"
   config.flip = ml_collections.ConfigDict({"flips": FLIPS[variant]})
@@ -61,7 +61,7 @@ def get_config(arg=None):
   config.log_every_steps = 10
   config.eval_every_steps = 100_000   # the probe reads all 70,000 images: only at the end
   config.checkpoint_every_steps = 50
-  if arg == "runlocal":
+  if runlocal:
     config.num_train_steps = 3
     config.log_every_steps = 1
     config.probe.max_train_examples = 2000

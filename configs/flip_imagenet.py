@@ -24,7 +24,7 @@ epochs 15, 30 and 45 (its LUT_lr). Evaluation view: shorter side 256, centre 224
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import base_config, use_imagenet
 
 
 def get_config(arg=None):
@@ -34,12 +34,8 @@ def get_config(arg=None):
   config.model = ml_collections.ConfigDict({"name": "flipnet", "encoder": "resnet50",
                                             "flips": 4})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"   # eval: shorter side 256, centre 224
+  use_imagenet(config)
   config.data.augment = ("random_resized_crop",)
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 192
   config.eval_batch_size = 256
   config.num_epochs = 50

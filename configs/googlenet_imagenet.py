@@ -25,27 +25,19 @@ same recipe. Result: not measured; the paper's 10.07% top-5 (one model, one crop
 number for exactly this network.
 """
 
-from jaxvision.config_defaults import base_config
-from jaxvision.errors import UserError
+from jaxvision.config_defaults import (IMAGENET_TRAIN_IMAGES, base_config, imagenet_runlocal,
+                                       use_imagenet, variant_and_runlocal)
 
-TRAIN_IMAGES = 1_281_167
 EPOCHS = 250
 VARIANTS = ("2014",)  # the paper's own network (model googlenet_2014)
 
 
 def get_config(arg=None):
-  parts = set((arg or "").split(",")) - {""}
-  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
-    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
-                    "and/or runlocal (comma-separated)")
+  variant, runlocal = variant_and_runlocal(arg, VARIANTS)
   config = base_config()
-  config.model.name = "googlenet_2014" if "2014" in parts else "googlenet"
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"
+  config.model.name = "googlenet_2014" if variant == "2014" else "googlenet"
+  use_imagenet(config)
   config.data.augment = ("random_resized_crop", "flip")
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 32
   config.eval_batch_size = 256
   config.num_epochs = EPOCHS
@@ -57,14 +49,11 @@ def get_config(arg=None):
   config.schedule = "step"  # x0.96 at every 8th epoch: an exponential decay in steps
   config.lr_decay_at = tuple(e / EPOCHS for e in range(8, EPOCHS, 8))
   config.lr_decay_factor = 0.96
-  steps_per_epoch = TRAIN_IMAGES // config.batch_size
+  steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.batch_size
   config.log_every_steps = 200
   config.eval_every_steps = 8 * steps_per_epoch
   config.checkpoint_every_steps = 5000
-  if "runlocal" in parts:  # needs the prepared dataset; the final eval still reads all 50,000
-    config.batch_size = 16
-    config.eval_batch_size = 16
-    config.num_train_steps = 2
-    config.log_every_steps = 1
+  if runlocal:
+    imagenet_runlocal(config)
   config.lock()
   return config

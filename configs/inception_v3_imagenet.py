@@ -15,9 +15,8 @@ at 2.0 and the moving average of parameters have no counterpart here. 299 crops;
 shorter side 342 (299 / 0.875), centre 299. Inputs scaled to [-1, 1] as Google's models are.
 """
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import IMAGENET_TRAIN_IMAGES, base_config, imagenet_runlocal
 
-TRAIN_IMAGES = 1_281_167
 EPOCHS = 100
 
 
@@ -42,14 +41,11 @@ def get_config(arg=None):
   config.schedule = "step"  # x0.94 every 2 epochs
   config.lr_decay_at = tuple(e / EPOCHS for e in range(2, EPOCHS, 2))
   config.lr_decay_factor = 0.94
-  steps_per_epoch = TRAIN_IMAGES // config.batch_size
+  steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.batch_size
   config.log_every_steps = 100
   config.eval_every_steps = 2 * steps_per_epoch
   config.checkpoint_every_steps = 1000
-  if arg == "runlocal":  # needs the prepared dataset; the final eval still reads all 50,000
-    config.batch_size = 16
-    config.eval_batch_size = 16
-    config.num_train_steps = 2
-    config.log_every_steps = 1
+  if arg == "runlocal":
+    imagenet_runlocal(config)
   config.lock()
   return config

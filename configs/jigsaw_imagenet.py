@@ -36,7 +36,7 @@ decay 5e-4, batch 256, 350k iterations, rate x0.1 every 100k (at 2/7, 4/7, 6/7 o
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import base_config, use_imagenet
 
 
 def get_config(arg=None):
@@ -48,13 +48,10 @@ def get_config(arg=None):
       "name": "jigsaw", "encoder": "resnet50", "permutations": 1000, "grid": 3,
       "normalize_tiles": True, "hidden": 4096, "dropout_rate": 0.5})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
+  use_imagenet(config)
   config.data.resize = "alexnet"       # eval: centre 224 of the 256x256 image
   config.data.resize_shorter = 256
   config.data.augment = ("alexnet_crop",)
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 256
   config.eval_batch_size = 256
   config.num_train_steps = 350_000

@@ -25,9 +25,8 @@ with BatchNorm.
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import IMAGENET_TRAIN_IMAGES, base_config, use_imagenet
 
-TRAIN_IMAGES = 1_281_167
 BASE_LR = 1.5e-4
 
 
@@ -39,14 +38,10 @@ def get_config(arg=None):
   config.objective = "mae"
   config.mae = ml_collections.ConfigDict({"mask_ratio": 0.75, "norm_pix_loss": True})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"
+  use_imagenet(config)
   config.data.augment = ("random_resized_crop", "flip")
   config.data.crop_scale = (0.2, 1.0)  # MAE's (Inception's default is 0.08-1)
   config.data.eval_resize = 256
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 4096
   config.eval_batch_size = 1024
   config.num_epochs = 800
@@ -56,7 +51,7 @@ def get_config(arg=None):
   config.adam_betas = (0.9, 0.95)
   config.decay_matrices_only = True
   config.schedule = "cosine"
-  steps_per_epoch = TRAIN_IMAGES // config.batch_size
+  steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.batch_size
   config.warmup_steps = 40 * steps_per_epoch
   config.log_every_steps = 100
   config.eval_every_steps = 100 * steps_per_epoch

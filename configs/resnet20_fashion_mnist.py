@@ -21,20 +21,15 @@ pixels (the padding already added 2) and flips; SGD, batch 128, momentum 0.9, we
 laptop.
 """
 
-from jaxvision.config_defaults import base_config
-from jaxvision.errors import UserError
+from jaxvision.config_defaults import base_config, variant_and_runlocal
 
 # The arguments this file takes besides `runlocal`: variant -> model name.
 VARIANTS = {"se": "se_resnet20", "bam": "bam_resnet20"}
 
 
 def get_config(arg=None):
-  args = set((arg or "").split(",")) - {""}
-  if args - {"runlocal", *VARIANTS} or len(args & set(VARIANTS)) > 1:
-    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
-                     "and/or runlocal (comma-separated)")
+  variant, runlocal = variant_and_runlocal(arg, VARIANTS)
   config = base_config()
-  variant = next(iter(args & set(VARIANTS)), None)
   config.model.name = VARIANTS[variant] if variant else "resnet20"
   config.data.name = "fashion_mnist"
   config.data.image_size = 32
@@ -54,7 +49,7 @@ def get_config(arg=None):
   config.log_every_steps = 100
   config.eval_every_steps = 2000
   config.checkpoint_every_steps = 500
-  if "runlocal" in args:
+  if runlocal:
     config.num_train_steps = 10
     config.log_every_steps = 5
   config.lock()

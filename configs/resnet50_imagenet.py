@@ -46,10 +46,8 @@ single crop: 24.02% top-1 / 7.18% top-5 error (its ResNet-50 baseline 24.56% / 7
 Result: not measured here.
 """
 
-from jaxvision.config_defaults import base_config
-from jaxvision.errors import UserError
-
-TRAIN_IMAGES = 1_281_167
+from jaxvision.config_defaults import (IMAGENET_TRAIN_IMAGES, base_config, imagenet_runlocal,
+                                       use_imagenet, variant_and_runlocal)
 
 
 VARIANTS = {"v1": "resnet50_v1", "plain18": "plain18", "plain34": "plain34",
@@ -60,20 +58,12 @@ PAPER_RECIPE = ("v1", "plain18", "plain34", "resnet18", "resnet34")
 
 
 def get_config(arg=None):
-  parts = set((arg or "").split(",")) - {""}
-  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
-    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
-                    "and/or runlocal (comma-separated)")
-  variant = next((p for p in parts if p in VARIANTS), None)
+  variant, runlocal = variant_and_runlocal(arg, VARIANTS)
   config = base_config()
   config.model.name = VARIANTS.get(variant, "resnet50")
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"
+  use_imagenet(config)
   config.data.augment = ("random_resized_crop", "flip")
   config.data.eval_resize = 256
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 256
   config.eval_batch_size = 256
   config.num_epochs = 90
@@ -96,14 +86,11 @@ def get_config(arg=None):
     config.num_epochs = 100
     config.learning_rate = 0.6
     config.lr_decay_at = (0.3, 0.6, 0.9)
-  steps_per_epoch = TRAIN_IMAGES // config.batch_size
+  steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.batch_size
   config.log_every_steps = 100
   config.eval_every_steps = 5 * steps_per_epoch
   config.checkpoint_every_steps = 1000 if variant == "se" else 2000
-  if "runlocal" in parts:  # needs the prepared dataset; the final eval still reads all 50,000
-    config.batch_size = 16
-    config.eval_batch_size = 16
-    config.num_train_steps = 2
-    config.log_every_steps = 1
+  if runlocal:
+    imagenet_runlocal(config)
   config.lock()
   return config

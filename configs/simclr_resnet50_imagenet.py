@@ -23,7 +23,7 @@ epochs) is not implemented.
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import base_config, use_imagenet
 
 
 def get_config(arg=None):
@@ -34,11 +34,7 @@ def get_config(arg=None):
   config.simclr = ml_collections.ConfigDict({
       "temperature": 0.1, "crop_scale": (0.08, 1.0), "color_strength": 1.0, "blur": "on"})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
+  use_imagenet(config)
   config.batch_size = 4096
   config.eval_batch_size = 4096
   config.num_epochs = 100

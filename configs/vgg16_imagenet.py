@@ -32,27 +32,19 @@ paper initialised its deeper nets from A; here every variant starts from the tor
 init. Result: not measured for either.
 """
 
-from jaxvision.config_defaults import base_config
-from jaxvision.errors import UserError
-
-TRAIN_IMAGES = 1_281_167
+from jaxvision.config_defaults import (IMAGENET_TRAIN_IMAGES, base_config, imagenet_runlocal,
+                                       use_imagenet, variant_and_runlocal)
 
 
 VARIANTS = {"c": "vgg16_c", "a_lrn": "vgg11_lrn"}
 
 
 def get_config(arg=None):
-  parts = set((arg or "").split(",")) - {""}
-  if parts - {"runlocal", *VARIANTS} or len(parts & set(VARIANTS)) > 1:
-    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(VARIANTS)} "
-                    "and/or runlocal (comma-separated)")
-  variant = next((p for p in parts if p in VARIANTS), None)
+  variant, runlocal = variant_and_runlocal(arg, VARIANTS)
   config = base_config()
   config.model.name = VARIANTS.get(variant, "vgg16")
   config.model.dropout_rate = 0.5
-  config.data.name = "tfds:imagenet2012"
-  config.data.image_size = 224
-  config.data.resize = "center_crop"
+  use_imagenet(config)
   config.data.augment = ("multiscale", "flip", "pca_lighting")
   config.data.multiscale_min = 256
   config.data.multiscale_max = 512
@@ -61,8 +53,6 @@ def get_config(arg=None):
     config.data.multiscale_max = 256
     config.data.eval_resize = 256
   config.data.dense_flip = True
-  config.data.mean = (0.485, 0.456, 0.406)
-  config.data.std = (0.229, 0.224, 0.225)
   config.batch_size = 256
   config.eval_batch_size = 256
   config.num_epochs = 74
@@ -73,14 +63,11 @@ def get_config(arg=None):
   config.schedule = "step"
   config.lr_decay_at = (30 / 74, 50 / 74, 65 / 74)
   config.lr_decay_factor = 0.1
-  steps_per_epoch = TRAIN_IMAGES // config.batch_size
+  steps_per_epoch = IMAGENET_TRAIN_IMAGES // config.batch_size
   config.log_every_steps = 100
   config.eval_every_steps = 5 * steps_per_epoch
   config.checkpoint_every_steps = 2000
-  if "runlocal" in parts:  # needs the prepared dataset; the final eval still reads all 50,000
-    config.batch_size = 16
-    config.eval_batch_size = 16
-    config.num_train_steps = 2
-    config.log_every_steps = 1
+  if runlocal:
+    imagenet_runlocal(config)
   config.lock()
   return config

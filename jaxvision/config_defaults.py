@@ -6,6 +6,8 @@ so every experiment reads the same way and an override of a misspelt key is an e
 
 import ml_collections
 
+from jaxvision.errors import UserError
+
 
 def base_data_config() -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict({
@@ -76,3 +78,42 @@ def base_config() -> ml_collections.ConfigDict:
   config.host_timeout_secs = 300.0     # several hosts: exit if no step completes for this long
   config.lease_timeout_secs = 60.0     # a workdir lease without heartbeat this long is stale
   return config
+
+
+# ----------------------------------------------------------------------------- config files' parts
+# What several files in configs/ would otherwise each spell out again.
+
+IMAGENET_TRAIN_IMAGES = 1_281_167
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def variant_and_runlocal(arg, variants) -> tuple:
+  """A config file's argument: one of `variants`, 'runlocal', both comma-separated, or none.
+
+  Returns (the variant or None, whether runlocal was asked), or a one-line UserError.
+  """
+  parts = set((arg or "").split(",")) - {""}
+  if parts - {"runlocal", *variants} or len(parts & set(variants)) > 1:
+    raise UserError(f"unknown argument {arg!r}; use one of {', '.join(variants)} "
+                    "and/or runlocal (comma-separated)")
+  return next(iter(parts & set(variants)), None), "runlocal" in parts
+
+
+def use_imagenet(config, *, image_size: int = 224):
+  """TFDS imagenet2012 (manual download, --config.data.dir), torchvision's normalisation, the
+  centre-crop evaluation (shorter side image_size / 0.875, centre image_size)."""
+  config.data.name = "tfds:imagenet2012"
+  config.data.image_size = image_size
+  config.data.resize = "center_crop"
+  config.data.mean = IMAGENET_MEAN
+  config.data.std = IMAGENET_STD
+
+
+def imagenet_runlocal(config):
+  """A two-step smoke run of an ImageNet config: needs the prepared dataset; the final eval
+  still reads all 50,000 validation images."""
+  config.batch_size = 16
+  config.eval_batch_size = 16
+  config.num_train_steps = 2
+  config.log_every_steps = 1
