@@ -133,14 +133,15 @@ class AlexNet2012(nn.Module):
 
 MODELS = {
     "alexnet": ModelSpec(AlexNet, (224, 224, 3),
-                         "AlexNet, torchvision layout (64-192-384-256-256, no LRN)"),
+                         "AlexNet, torchvision layout (64-192-384-256-256, no LRN)",
+                         heads=("classifier_6",)),
     "alexnet_tiny": ModelSpec(
         functools.partial(AlexNet, widths=(8, 16, 16, 16, 16), hidden=32), (224, 224, 3),
-        "AlexNet layout with narrow layers, for tests"),
+        "AlexNet layout with narrow layers, for tests", heads=("classifier_6",)),
     "alexnet_2012": ModelSpec(AlexNet2012, (227, 227, 3),
                               "AlexNet as published: 96-256-384-384-256, LRN, two towers as "
-                              "grouped convs"),
+                              "grouped convs", heads=("fc8",)),
     "alexnet_2012_tiny": ModelSpec(
         functools.partial(AlexNet2012, widths=(8, 16, 16, 16, 16), hidden=32), (227, 227, 3),
-        "alexnet_2012 with narrow layers, for tests"),
+        "alexnet_2012 with narrow layers, for tests", heads=("fc8",)),
 }

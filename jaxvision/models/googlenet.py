@@ -215,7 +215,7 @@ class BNInception(_Base):
 MODELS = {
     "googlenet": ModelSpec(GoogLeNet, (224, 224, 3),
                            "GoogLeNet / Inception v1, torchvision layout (BN, 3x3 branch 3), "
-                           "2 auxiliary heads"),
+                           "2 auxiliary heads", heads=("fc", "aux1/fc2", "aux2/fc2")),
     "bn_inception": ModelSpec(BNInception, (224, 224, 3),
                               "BN-Inception (Ioffe & Szegedy 2015): 5x5 -> two 3x3, BN "
                               "everywhere"),

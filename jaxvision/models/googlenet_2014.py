@@ -143,5 +143,5 @@ class GoogLeNet2014(nn.Module):
 MODELS = {
     "googlenet_2014": ModelSpec(GoogLeNet2014, (224, 224, 3),
                                 "GoogLeNet as published: 5x5 branches, LRN, conv biases, no "
-                                "BN, 2 auxiliary heads"),
+                                "BN, 2 auxiliary heads", heads=("fc", "aux1/fc2", "aux2/fc2")),
 }

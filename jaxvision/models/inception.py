@@ -199,5 +199,6 @@ class InceptionV3(nn.Module):
 
 MODELS = {
     "inception_v3": ModelSpec(InceptionV3, (299, 299, 3),
-                              "Inception v3, torchvision layout, 299x299, auxiliary head"),
+                              "Inception v3, torchvision layout, 299x299, auxiliary head",
+                              heads=("fc", "AuxLogits/fc")),
 }

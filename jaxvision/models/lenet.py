@@ -125,7 +125,9 @@ class LeNet5(nn.Module):
 
 MODELS = {
     "lenet5": ModelSpec(functools.partial(LeNet5, classic=True), (32, 32, 1),
-                        "LeNet-5 (1998): scaled tanh, trainable subsampling, sparse C3"),
+                        "LeNet-5 (1998): scaled tanh, trainable subsampling, sparse C3",
+                        heads=("output",)),
     "lenet5_relu": ModelSpec(functools.partial(LeNet5, classic=False), (32, 32, 1),
-                             "LeNet-5 with ReLU, max pooling and a dense C3"),
+                             "LeNet-5 with ReLU, max pooling and a dense C3",
+                             heads=("output",)),
 }

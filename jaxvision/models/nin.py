@@ -56,5 +56,6 @@ class NiN(nn.Module):
 
 MODELS = {
     "nin": ModelSpec(NiN, (32, 32, 3),
-                     "Network in Network, CIFAR-10 model: 3 mlpconv blocks, global avg pool"),
+                     "Network in Network, CIFAR-10 model: 3 mlpconv blocks, global avg pool",
+                     heads=("block3_cccp2",)),
 }

@@ -17,11 +17,14 @@ class ModelSpec:
 
   build: a module class or functools.partial; called with keyword overrides.
   input_shape: default (height, width, channels), used for summaries and FLOPs.
+  heads: the submodules (flax paths, '/'-joined) whose output is the class count, auxiliary
+    heads included: fine-tuning on another class count re-initialises them and keeps the rest.
   """
 
   build: Callable[..., nn.Module]
   input_shape: tuple[int, int, int]
   description: str = ""
+  heads: tuple[str, ...] = ("fc",)
 
 
 def unknown_model_error(name: str, known: list[str]) -> KeyError:

@@ -91,18 +91,24 @@ class VGG(nn.Module):
     return x
 
 
+HEADS = ("classifier_6",)  # torchvision's classifier[6]
+
+
 def _spec(depth: int, norm: Optional[str]) -> ModelSpec:
   letter = {11: "A", 13: "B", 16: "D", 19: "E"}[depth]
   return ModelSpec(functools.partial(VGG, stages=STAGES[depth], norm=norm), (224, 224, 3),
-                   f"VGG-{depth} (configuration {letter})" + (" with BatchNorm" if norm else ""))
+                   f"VGG-{depth} (configuration {letter})" + (" with BatchNorm" if norm else ""),
+                   heads=HEADS)
 
 
 MODELS = {f"vgg{d}": _spec(d, None) for d in STAGES}
 MODELS.update({f"vgg{d}_bn": _spec(d, "batch") for d in STAGES})
 MODELS["vgg11_lrn"] = ModelSpec(functools.partial(VGG, stages=STAGES[11], lrn=True),
-                               (224, 224, 3), "VGG-11 with LRN (configuration A-LRN)")
+                               (224, 224, 3), "VGG-11 with LRN (configuration A-LRN)",
+                               heads=HEADS)
 MODELS["vgg16_c"] = ModelSpec(functools.partial(VGG, stages=STAGES[16], one_by_one=(2, 3, 4)),
-                              (224, 224, 3), "VGG-16 configuration C (three 1x1 convs)")
+                              (224, 224, 3), "VGG-16 configuration C (three 1x1 convs)",
+                              heads=HEADS)
 MODELS["vgg_tiny"] = ModelSpec(
     functools.partial(VGG, stages=(1, 1, 1, 1, 1), widths=(8, 8, 16, 16, 16), hidden=32),
-    (224, 224, 3), "VGG layout with one narrow conv per stage, for tests")
+    (224, 224, 3), "VGG layout with one narrow conv per stage, for tests", heads=HEADS)

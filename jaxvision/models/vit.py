@@ -343,6 +343,7 @@ def vit(name: str, **overrides):
 MODELS = {
     name: ModelSpec(vit(name), (16, 16, 3) if name == "vit_test" else (224, 224, 3),
                     f"ViT {name[4:]}: width {w}, depth {d}, {h} heads" +
-                    (" (patch 4, 16x16, for tests)" if name == "vit_test" else ", patch 16"))
+                    (" (patch 4, 16x16, for tests)" if name == "vit_test" else ", patch 16"),
+                    heads=("head",))
     for name, (w, d, h) in VARIANTS.items()
 }

@@ -15,7 +15,6 @@ name an import or the workdir of an earlier training run.
 
 import json
 import os
-import re
 import shutil
 
 import jax
@@ -169,13 +168,10 @@ def load_pretrained(init_dir: str) -> tuple[str, int, dict]:
 
 def head_modules(model_name: str) -> tuple[str, ...]:
   """The layers whose output is the class count ('classifier_6', 'aux1/fc2', ...): a new
-  class count re-initialises them and keeps everything else."""
-  family = "vit" if model_name.startswith("vit") else re.sub(r"\d.*$", "", model_name)
-  # Zoo models without reference weights name their classifier their own way.
-  head = {"lenet": "output", "nin": "block3_cccp2", "vit": "head"}.get(
-      family, convert.HEADS.get(family, "fc"))
-  aux = {"googlenet": ("aux1/fc2", "aux2/fc2"), "inception_v3": ("AuxLogits/fc",)}
-  return (head.replace(".", "_"), *aux.get(model_name, ()))
+  class count re-initialises them and keeps everything else (the model's spec says which)."""
+  if model_name not in models.MODELS:
+    raise UserError(f"unknown model {model_name!r}; `jaxvision models` lists them")
+  return models.MODELS[model_name].heads
 
 
 def merge_pretrained(fresh: dict, pretrained: dict, model_name: str) -> tuple[dict, list[str]]:
