@@ -36,6 +36,9 @@ def configure_object_storage() -> None:
   # The emulator has no storage-control API, which gcsfs's zonal-bucket probe would call.
   os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
   os.environ.setdefault("FSSPEC_GS_TOKEN", "anon")
+  # google-cloud-cpp (ArrayRecord's GCS reader, for TFDS data_dir in a bucket) reads this
+  # one, and then uses no credentials.
+  os.environ.setdefault("CLOUD_STORAGE_EMULATOR_ENDPOINT", emulator)
   try:
     import fsspec
   except ImportError:
@@ -102,6 +105,13 @@ def read_text(path) -> str:
   if is_remote(path):
     return _epath(path).read_text()
   with open(path) as f:
+    return f.read()
+
+
+def read_bytes(path) -> bytes:
+  if is_remote(path):
+    return _epath(path).read_bytes()
+  with open(path, "rb") as f:
     return f.read()
 
 
