@@ -25,7 +25,14 @@ def is_remote(path) -> bool:
 def configure_object_storage() -> None:
   """Idempotent; sets only what the user has not set. Also inherited by child processes."""
   # One tested client for gs:// everywhere (gcsfs), rather than TensorFlow's on some paths.
-  os.environ.setdefault("EPATH_USE_TF", "false")
+  if os.environ.setdefault("EPATH_USE_TF", "false") == "false":
+    # etils decides once per process (a cached function) on its first path: a process that
+    # used epath before this call (a test run, a notebook) would keep TensorFlow's client.
+    try:
+      from etils.epath import gpath
+      getattr(gpath, "_is_tf_installed", None) and gpath._is_tf_installed.cache_clear()
+    except ImportError:
+      pass
   emulator = os.environ.get("STORAGE_EMULATOR_HOST")
   if not emulator:
     return
@@ -155,7 +162,16 @@ def remove(path) -> None:
 def move(src, dst) -> None:
   """Moves a file or a folder (a checkpoint set aside); on object stores, copy + delete."""
   if is_remote(src):
-    _fs(src).mv(str(src), str(dst), recursive=True)
+    fs = _fs(src)
+    # Copy + delete, as gcsfs falls back to anyway: its first try, the objects.move API,
+    # is missing on emulators and logs a traceback per object there.
+    fs.copy(str(src), str(dst), recursive=True)
+    fs.rm(str(src), recursive=True)
+    # Every instance's cached listings (epath, hence Orbax, holds its own instance) would
+    # still show SRC's old objects: a checkpoint manager deleting a later step of the same
+    # number would delete those names and fail with FileNotFoundError.
+    for instance in list(getattr(type(fs), "_cache", {}).values()) + [fs]:
+      instance.invalidate_cache()
   else:
     os.replace(src, dst)
 

@@ -98,6 +98,10 @@ def use_emulator_here(url, monkeypatch):
     monkeypatch.setenv(key, "")
     monkeypatch.delenv(key)
   monkeypatch.setenv("STORAGE_EMULATOR_HOST", url)
+  # Now, before anything (Orbax, TFDS) touches etils.epath: it picks its GCS backend
+  # (TensorFlow's, which ignores emulators, unless EPATH_USE_TF=false) once per process.
+  from jaxvision import paths
+  paths.configure_object_storage()
 
 
 def bucket_files(url, prefix):

@@ -152,6 +152,8 @@ def tfds_builder(name: str, *, data_dir: str | None, download: bool, what: str =
   random access (TFRecord has none)."""
   import tensorflow_datasets as tfds
 
+  if data_dir and paths.is_remote(data_dir):  # a bucket: the clients set up as for workdirs
+    paths.configure_object_storage()
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
