@@ -80,6 +80,10 @@ def test_gs_workdir_kill9_resumes_from_the_bucket(gcs_shared, bucket_folder, tmp
                                                   monkeypatch):
   gcs = gcs_shared
   env = emulator_env(gcs)
+  # The restart loads what the first two compiled (JAX's persistent cache; test time only).
+  env.update(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "jax_cache"),
+             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+             JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
   cwd = tmp_path / "cwd"
   cwd.mkdir()
   env["PYTHONPATH"] = str(REPO)
