@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import time
+import traceback
 
 import flax
 import jax
@@ -79,6 +80,31 @@ class _QuietStorageErrors(logging.Filter):
 # absl: Orbax's thread errors; asyncio: its futures whose failure was already raised to us.
 for _name in ("absl", "asyncio"):
   logging.getLogger(_name).addFilter(_QuietStorageErrors())
+
+
+def _loop_closed_fallout(unraisable) -> bool:
+  """A tensorstore write finishing after Orbax's event loop closed: an aborted save's other
+  array writes complete (with the same disk-full error) and tensorstore's done-callback calls
+  `loop.call_soon_threadsafe` on the closed loop. Raised in a C++ thread, it reaches Python
+  only as an 'unraisable' exception (one traceback per pending write) whose whole stack is
+  asyncio's; the save's failure itself is reported by us in one line."""
+  error = unraisable.exc_value
+  if not (isinstance(error, RuntimeError) and str(error) == "Event loop is closed"):
+    return False
+  frames = traceback.extract_tb(unraisable.exc_traceback)
+  return bool(frames) and frames[0].name == "call_soon_threadsafe"
+
+
+def _quiet_unraisable(previous):
+  def hook(unraisable):
+    if not _loop_closed_fallout(unraisable):
+      previous(unraisable)
+  hook.jaxvision_quiet = True
+  return hook
+
+
+if not getattr(sys.unraisablehook, "jaxvision_quiet", False):
+  sys.unraisablehook = _quiet_unraisable(sys.unraisablehook)
 
 
 class Checkpointer:

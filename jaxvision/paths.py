@@ -25,7 +25,14 @@ def is_remote(path) -> bool:
 def configure_object_storage() -> None:
   """Idempotent; sets only what the user has not set. Also inherited by child processes."""
   # One tested client for gs:// everywhere (gcsfs), rather than TensorFlow's on some paths.
-  os.environ.setdefault("EPATH_USE_TF", "false")
+  if os.environ.setdefault("EPATH_USE_TF", "false") == "false":
+    # etils decides once per process (a cached function) on its first path: a process that
+    # used epath before this call (a test run, a notebook) would keep TensorFlow's client.
+    try:
+      from etils.epath import gpath
+      getattr(gpath, "_is_tf_installed", None) and gpath._is_tf_installed.cache_clear()
+    except ImportError:
+      pass
   emulator = os.environ.get("STORAGE_EMULATOR_HOST")
   if not emulator:
     return
@@ -36,6 +43,9 @@ def configure_object_storage() -> None:
   # The emulator has no storage-control API, which gcsfs's zonal-bucket probe would call.
   os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
   os.environ.setdefault("FSSPEC_GS_TOKEN", "anon")
+  # google-cloud-cpp (ArrayRecord's GCS reader, for TFDS data_dir in a bucket) reads this
+  # one, and then uses no credentials.
+  os.environ.setdefault("CLOUD_STORAGE_EMULATOR_ENDPOINT", emulator)
   try:
     import fsspec
   except ImportError:
@@ -105,6 +115,13 @@ def read_text(path) -> str:
     return f.read()
 
 
+def read_bytes(path) -> bytes:
+  if is_remote(path):
+    return _epath(path).read_bytes()
+  with open(path, "rb") as f:
+    return f.read()
+
+
 def write_text(path, text: str) -> None:
   """Whole-file write that a reader never sees half done: an object upload is atomic; a
   local file is written beside and renamed."""
@@ -145,7 +162,16 @@ def remove(path) -> None:
 def move(src, dst) -> None:
   """Moves a file or a folder (a checkpoint set aside); on object stores, copy + delete."""
   if is_remote(src):
-    _fs(src).mv(str(src), str(dst), recursive=True)
+    fs = _fs(src)
+    # Copy + delete, as gcsfs falls back to anyway: its first try, the objects.move API,
+    # is missing on emulators and logs a traceback per object there.
+    fs.copy(str(src), str(dst), recursive=True)
+    fs.rm(str(src), recursive=True)
+    # Every instance's cached listings (epath, hence Orbax, holds its own instance) would
+    # still show SRC's old objects: a checkpoint manager deleting a later step of the same
+    # number would delete those names and fail with FileNotFoundError.
+    for instance in list(getattr(type(fs), "_cache", {}).values()) + [fs]:
+      instance.invalidate_cache()
   else:
     os.replace(src, dst)
 

@@ -49,12 +49,6 @@ def committed(workdir):
   return sorted(int(d) for d in os.listdir(root) if d.isdigit()) if root.is_dir() else []
 
 
-# Known bug, not fixed in session 10: in the full suite a traceback
-# "RuntimeError: Event loop is closed" from asyncio's call_soon_threadsafe, fallout of Orbax's
-# aborted save, reached stderr before the one-line error, which the filter in checkpoint.py does
-# not catch (it failed again run alone; that cause was not read). Non-strict xfail; see #23.
-@pytest.mark.xfail(strict=False, reason="asyncio 'Event loop is closed' traceback "
-                   "on stderr after a disk-full save (issue #23)")
 def test_disk_full_while_checkpointing(small_disk):
   env = dict(os.environ, PYTHONPATH=os.getcwd(), JAX_PLATFORMS="cpu")
   workdir = small_disk / "w"

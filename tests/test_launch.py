@@ -19,11 +19,20 @@ def free_port():
     return s.getsockname()[1]
 
 
+def compile_cache(folder):
+  """JAX's persistent compilation cache, shared by a test's trainer processes: every worker
+  and every re-run compiles the same programs, so all but the first load them (test time
+  only: what the scripts do is unchanged)."""
+  return {"JAX_COMPILATION_CACHE_DIR": str(folder / "jax_cache"),
+          "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+          "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
+
+
 def run_pod(root, workdir, steps):
   env = {k: v for k, v in os.environ.items() if not k.startswith(("TPU_", "SLURM_", "JAX_"))}
   env.update(PATH=f"{REPO / 'tests' / 'shims'}:{env['PATH']}", SHIM_ROOT=str(root),
              SHIM_WORKERS="2", JAXVISION_VENV=str(pathlib.Path(sys.executable).parents[1]),
-             JAX_COORDINATOR_PORT=str(free_port()))
+             JAX_COORDINATOR_PORT=str(free_port()), **compile_cache(root.parent))
   return subprocess.run(
       ["bash", str(REPO / "launch" / "tpu_pod.sh"), "my-tpu", "us-central2-b",
        "configs/lenet5_digits.py", str(workdir), "--cpu-devices", "4",
@@ -92,7 +101,8 @@ def test_slurm_script_runs_two_tasks_through_srun_then_resumes(tmp_path):
   workdir = tmp_path / "run"
   for steps, expected in ((4, "starting"), (6, "resuming at step 4")):
     env = script_env(SHIM_TASKS="2", SLURM_SUBMIT_DIR=str(checkout),
-                     SLURM_JOB_ID=str(1000 + steps), JAX_COORDINATOR_PORT=str(free_port()))
+                     SLURM_JOB_ID=str(1000 + steps), JAX_COORDINATOR_PORT=str(free_port()),
+                     **compile_cache(tmp_path))
     # sbatch would run a spooled copy of the script; run it from elsewhere likewise
     result = subprocess.run(["bash", str(checkout / "launch" / "slurm_gpu.sh"), *TRAIN,
                              str(workdir), "--cpu-devices", "4",
@@ -110,7 +120,8 @@ def test_local_script_trains_then_resumes(tmp_path):
     result = subprocess.run(["bash", str(checkout / "launch" / "local_gpu.sh"), *TRAIN,
                              str(workdir), "--cpu-devices", "2",
                              f"--config.num_train_steps={steps}", *OVERRIDES],
-                            env=script_env(), cwd=tmp_path, capture_output=True, text=True,
+                            env=script_env(**compile_cache(tmp_path)), cwd=tmp_path,
+                            capture_output=True, text=True,
                             timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"2 device(s), {steps} steps; {expected}" in result.stdout, result.stdout[-2000:]

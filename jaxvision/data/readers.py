@@ -12,6 +12,12 @@ ArrayRecord index lazily. `name(index)` says which file or record an index is, f
 import numpy as np
 import tensorflow as tf
 
+from jaxvision import paths as jaxvision_paths
+
+
+def _read_object(path) -> bytes:
+  return jaxvision_paths.read_bytes(path.decode() if isinstance(path, bytes) else str(path))
+
 
 class ArrayReader:
   """Examples held in memory: {'image': uint8 NHWC (or 'encoded': bytes), 'label', ...}."""
@@ -45,6 +51,7 @@ class FileReader:
     self._paths = list(paths)
     self._labels = np.asarray(labels, np.int32)
     self._tensors = None
+    self._remote = bool(self._paths) and jaxvision_paths.is_remote(self._paths[0])
     self.channels = channels
 
   def __len__(self):
@@ -55,8 +62,15 @@ class FileReader:
       with tf.init_scope():
         self._tensors = (tf.constant(self._paths), tf.constant(self._labels))
     paths, labels = self._tensors
-    return {"encoded": tf.io.read_file(tf.gather(paths, index)),
-            "label": tf.gather(labels, index)}
+    path = tf.gather(paths, index)
+    if self._remote:
+      # Objects go through jaxvision.paths (one tested GCS client that honours
+      # STORAGE_EMULATOR_HOST), not TensorFlow's own GCS filesystem.
+      encoded = tf.ensure_shape(tf.numpy_function(_read_object, [path], tf.string,
+                                                  stateful=False), [])
+    else:
+      encoded = tf.io.read_file(path)
+    return {"encoded": encoded, "label": tf.gather(labels, index)}
 
   def labels(self):
     return self._labels

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
+from jaxvision import paths
 from jaxvision.data import decode, readers
 from jaxvision.errors import UserError
 
@@ -151,6 +152,8 @@ def tfds_builder(name: str, *, data_dir: str | None, download: bool, what: str =
   random access (TFRecord has none)."""
   import tensorflow_datasets as tfds
 
+  if data_dir and paths.is_remote(data_dir):  # a bucket: the clients set up as for workdirs
+    paths.configure_object_storage()
   try:
     builder = tfds.builder(name, data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
@@ -236,30 +239,31 @@ def load_image_folder_source(root: str | None, *, channels: int,
 
   Only names are listed here: no image is opened until a host reads it. A file that does not
   decode is then an error naming it, or, with bad_images='skip', replaced by the next
-  readable one (jaxvision/data/pipeline.py).
+  readable one (jaxvision/data/pipeline.py). ROOT may be a bucket (gs://...): it is listed
+  and read through jaxvision.paths, like a workdir.
   """
   if bad_images not in BAD_IMAGES:
     raise UserError(f"data.bad_images must be 'error' or 'skip', got {bad_images!r}")
-  if not root or not os.path.isdir(os.path.join(root, "train")):
+  if not root or not paths.isdir(paths.join(root, "train")):
     raise UserError(f"image folder {root!r} needs a train/ subfolder with one folder per "
                     "class (and test/ likewise); set data.dir")
-  classes = sorted(d for d in os.listdir(os.path.join(root, "train"))
-                   if os.path.isdir(os.path.join(root, "train", d)))
+  classes = sorted(d for d in paths.listdir(paths.join(root, "train"))
+                   if paths.isdir(paths.join(root, "train", d)))
   files = {}
   for split in ("train", "test", "validation"):
-    split_dir = os.path.join(root, split)
-    if not os.path.isdir(split_dir):
+    split_dir = paths.join(root, split)
+    if not paths.isdir(split_dir):
       continue
-    paths, labels = [], []
+    names, labels = [], []
     for label, cls in enumerate(classes):
-      class_dir = os.path.join(split_dir, cls)
-      if not os.path.isdir(class_dir):
+      class_dir = paths.join(split_dir, cls)
+      if not paths.isdir(class_dir):
         continue
-      for fname in sorted(os.listdir(class_dir)):
+      for fname in sorted(paths.listdir(class_dir)):
         if fname.lower().endswith(IMAGE_EXTENSIONS):
-          paths.append(os.path.join(class_dir, fname))
+          names.append(paths.join(class_dir, fname))
           labels.append(label)
-    files[split] = (paths, labels)
+    files[split] = (names, labels)
   if not files.get("train", ([], []))[0]:
     raise UserError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) under {root}/train/CLASS/")
 

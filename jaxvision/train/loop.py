@@ -19,7 +19,7 @@ from jaxvision.checkpoint import Checkpointer, check_run_info
 from jaxvision.data import sources, streams, views
 from jaxvision.errors import Stopped, UserError
 from jaxvision.evaluate import protocols
-from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
+from jaxvision.parallel import make_mesh, prefetch_to_mesh, replicated_sharding
 from jaxvision.train import evaluators
 from jaxvision.train.init_from import initialise_from
 from jaxvision.train.lease import hold_workdir
@@ -239,6 +239,7 @@ def _train(exp, config, workdir: str) -> dict:
   batches = streams.get_stream(exp.objective.train_stream)(
       exp.source, config, local_batch=local_batch, seed=config.seed, start_step=start_step,
       process_index=jax.process_index(), process_count=jax.process_count())
+  batches = prefetch_to_mesh(batches, exp.mesh, limit=exp.total_steps - start_step)
   watcher = PreemptionWatcher(config.preemption_grace_secs)
   watchdog = None
   if jax.process_count() > 1:
@@ -257,7 +258,7 @@ def _train(exp, config, workdir: str) -> dict:
 
   try:
     for step in range(start_step + 1, exp.total_steps + 1):
-      state, metrics = train_step(state, global_batch(next(batches), exp.mesh))
+      state, metrics = train_step(state, next(batches))
       pending.append(metrics)
       timed_steps += 1
       if watchdog:

@@ -20,7 +20,7 @@ import shutil
 import jax
 import numpy as np
 
-from jaxvision import models
+from jaxvision import models, paths
 from jaxvision.errors import UserError
 from jaxvision.weights import convert, files, presets
 
@@ -39,26 +39,30 @@ def _manager(directory: str, item: str, *, create: bool):
   import orbax.checkpoint as ocp  # pulled in only by the commands that read/write Orbax
 
   return ocp, ocp.CheckpointManager(
-      os.path.join(directory, "checkpoints"),
+      paths.absolute(paths.join(directory, "checkpoints")),
       options=ocp.CheckpointManagerOptions(create=create),
       item_handlers={item: ocp.StandardCheckpointHandler()})
 
 
 def check_empty_target(out: str) -> None:
   """An import never overwrites: DIR must be new or an empty folder."""
-  if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
-    what = "is a file" if not os.path.isdir(out) else "is not empty"
+  if paths.exists(out) and (not paths.isdir(out) or paths.listdir(out)):
+    what = "is a file" if not paths.isdir(out) else "is not empty"
     raise UserError(f"--out {out} {what}; import-weights writes only to a new or empty "
                     "folder (nothing was changed)")
 
 
 def save_pretrained(out: str, imported: convert.Imported, *, source: str, fmt: str) -> None:
   """Writes DIR (see the module doc) via a sibling temporary folder renamed at the end, so
-  an interrupted import leaves no half-written DIR behind."""
+  an interrupted import leaves no half-written DIR behind. Object stores (gs://) cannot
+  rename a folder: DIR is written in place, run.json last, and a DIR without run.json is
+  refused by every reader ("not a jaxvision workdir or import-weights output")."""
   check_empty_target(out)
-  out = os.path.abspath(out)
-  tmp = f"{out}.partial-{os.getpid()}"
-  shutil.rmtree(tmp, ignore_errors=True)
+  remote = paths.is_remote(out)
+  out = paths.absolute(out)
+  tmp = out if remote else f"{out}.partial-{os.getpid()}"
+  if not remote:
+    shutil.rmtree(tmp, ignore_errors=True)
   variables = dict(imported.variables)
   tree = {"params": variables.pop("params"), "model_state": variables}
   ocp, manager = _manager(tmp, WEIGHTS_ITEM, create=True)
@@ -72,8 +76,9 @@ def save_pretrained(out: str, imported: convert.Imported, *, source: str, fmt: s
           "input_shape": list(models.default_input_shape(imported.model)),
           "pretrained": {"format": fmt, "source": os.path.abspath(source),
                          "preset": presets.preset_for(imported.model)}}
-  with open(os.path.join(tmp, RUN_INFO), "w") as f:
-    json.dump(info, f, indent=2, sort_keys=True)
+  paths.write_text(paths.join(tmp, RUN_INFO), json.dumps(info, indent=2, sort_keys=True))
+  if remote:
+    return
   if os.path.isdir(out):  # an empty folder the user made beforehand
     os.rmdir(out)
   os.replace(tmp, out)
@@ -104,12 +109,11 @@ def import_weights_command(format: str, model: str, src: str, out: str) -> str: 
 
 
 def read_run_info(init_dir: str) -> dict:
-  path = os.path.join(init_dir, RUN_INFO)
-  if not os.path.isfile(path):
+  path = paths.join(init_dir, RUN_INFO)
+  if not paths.exists(path) or paths.isdir(path):
     raise UserError(f"{init_dir} has no {RUN_INFO}: not a jaxvision workdir or import-weights "
                     "output")
-  with open(path) as f:
-    return json.load(f)
+  return json.loads(paths.read_text(path))
 
 
 def apply_preset(config, init_dir: str):
@@ -134,7 +138,7 @@ def apply_preset(config, init_dir: str):
 
 def is_pretrained_dir(workdir: str) -> bool:
   """True for an import-weights folder (its checkpoint is item 'weights', not 'state')."""
-  return os.path.isdir(os.path.join(workdir, "checkpoints", "0", WEIGHTS_ITEM))
+  return paths.isdir(paths.join(workdir, "checkpoints", "0", WEIGHTS_ITEM))
 
 
 def _restore_numpy(workdir: str, item: str):
@@ -159,7 +163,7 @@ def load_pretrained(init_dir: str) -> tuple[str, int, dict]:
   The model's other constructor settings are run.json's 'model_settings'."""
   info = read_run_info(init_dir)
   item = WEIGHTS_ITEM if is_pretrained_dir(init_dir) else STATE_ITEM
-  if not os.path.isdir(os.path.join(init_dir, "checkpoints")):
+  if not paths.isdir(paths.join(init_dir, "checkpoints")):
     raise UserError(f"no checkpoint in {init_dir}/checkpoints")
   tree = _restore_numpy(init_dir, item)
   return info["model"], int(info["num_classes"]), {"params": tree["params"],
