@@ -31,8 +31,9 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxvision.config_loading import load_config_file  # noqa: E402
+from jaxvision.commands.eval import evaluate_workdir  # noqa: E402
 from jaxvision.errors import UserError  # noqa: E402
-from jaxvision.train.loop import evaluate_workdir, train_and_evaluate  # noqa: E402
+from jaxvision.train.loop import train_and_evaluate  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE_CONFIG = os.path.join(REPO, "configs", "lenet5_fashion_mnist.py")

@@ -137,7 +137,7 @@ def test_retrieval_recall_against_brute_force():
 def test_tiny_run_trains_and_zero_shot_cli_writes_confusion(tmp_path):
   """digits through the real loop: 'clip' objective, image_text stream, zero_shot evaluator."""
   from jaxvision.train import loop
-  from jaxvision.zero_shot_cli import add_zero_shot_parser, run_zero_shot
+  from jaxvision.commands.zero_shot import add_parser as add_zero_shot_parser, zero_shot as run_zero_shot
 
   config = _config()
   config.data.name = "digits"

@@ -11,7 +11,7 @@ from jaxvision.errors import UserError
 from jaxvision.losses import distribution_alignment
 from jaxvision.models import get_model
 from jaxvision.objectives.mixmatch import ALIGNMENT, MixMatch, guess_labels
-from jaxvision.train import loop
+from jaxvision.train import experiment, loop
 from tests.helpers import config
 
 
@@ -92,7 +92,7 @@ def test_window_is_initialised_stepped_and_checkpointed_in_a_training_run(tmp_pa
              "--config.mixmatch.distribution_alignment=True",
              "--config.mixmatch.alignment_window=5")
   loop.train_and_evaluate(c, str(tmp_path))
-  _, state = loop.load_trained(c, str(tmp_path))
+  _, state = experiment.load_trained(c, str(tmp_path))
   assert int(state.step) == 3
   history = np.asarray(state.model_state[ALIGNMENT]["history"])
   assert history.shape == (5, 10)

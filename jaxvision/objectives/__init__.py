@@ -6,7 +6,7 @@ the train step is the same for every method.
 
 An objective also names its host-local batch stream (`train_stream`, a key of
 jaxvision.data.streams.STREAMS) and its evaluator (`evaluation`, a key of
-jaxvision.train.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
+jaxvision.evaluate.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
 positional model inputs to initialise parameters on (default: a dummy image batch),
 `init_model_state(model_state)`: the model state with the collections the method itself keeps
 across steps added (e.g. MixMatch's distribution-alignment window), and

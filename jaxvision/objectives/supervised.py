@@ -28,7 +28,7 @@ def apply_model(model: nn.Module, params, model_state, images, *, train: bool, r
 class Supervised:
   model: nn.Module
   label_smoothing: float = 0.0
-  train_stream = "single"            # class attributes: jaxvision.data.streams, .train.evaluators
+  train_stream = "single"            # class attributes: jaxvision.data.streams, .evaluate.evaluators
   evaluation = "classification"
   # GoogLeNet (Szegedy et al. 2015, sec. 5) adds its auxiliary losses with weight 0.3.
   aux_loss_weight: float = 0.3

@@ -47,7 +47,7 @@ def write_report(workdir: str, out: str | None = None) -> str:
 
 
 def _write_report(workdir: str, out: str) -> str:
-  from jaxvision.train import loop
+  from jaxvision.train import experiment
 
   records = curves.read_metrics(workdir)
   config = load_run_config(workdir)
@@ -64,7 +64,7 @@ def _write_report(workdir: str, out: str) -> str:
   os.makedirs(out, exist_ok=True)  # only now: a refused report leaves nothing behind
   name = config.model.name
   curves.plot_run(records, os.path.join(out, "curves.png"), f"{name} on {config.data.name}")
-  exp, state = loop.load_trained(config, workdir)
+  exp, state = experiment.load_trained(config, workdir)
   preds, labels, wrong = confusion.predict_split(exp, state)
   classes = list(exp.source.class_names)
   matrix = confusion.confusion_matrix(preds, labels, len(classes))

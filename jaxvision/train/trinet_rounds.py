@@ -50,7 +50,7 @@ import tensorflow as tf
 from jaxvision.losses import consistency as losses
 from jaxvision.data import semi, sources, views
 from jaxvision.errors import UserError
-from jaxvision.train import loop
+from jaxvision.train import experiment, loop
 from jaxvision.train.state import eval_variables
 
 DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
@@ -264,7 +264,7 @@ def run_rounds(config, workdir: str) -> dict:
         cfg = copy.deepcopy(config)
         with cfg.unlocked():
           cfg.trinet.round_file = round_path(workdir, r - 1)
-        exp, state = loop.load_trained(cfg, workdir)
+        exp, state = experiment.load_trained(cfg, workdir)
         probs = predict_pool(exp, state, images[pool], s)
         mc_fn = lambda idx: predict_pool(exp, state, images[pool[idx]], s,
                                          dropout_passes=s["des_passes"], seed=config.seed + r)
