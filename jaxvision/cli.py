@@ -14,7 +14,6 @@ User mistakes print one line, `jaxvision: error: ...`, and exit with status 2.
 """
 
 import argparse
-import importlib
 import os
 import sys
 
@@ -22,7 +21,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from jaxvision import __version__, paths  # noqa: E402
-from jaxvision.commands import NAMES  # noqa: E402
+from jaxvision.commands import (bench, compare, import_weights, models, report,  # noqa: E402
+                                train, zero_shot)
+from jaxvision.commands import eval as eval_  # noqa: E402
 from jaxvision.commands.runtime import with_simulated_device_flags  # noqa: E402,F401
 from jaxvision.errors import Stopped, UserError  # noqa: E402
 
@@ -40,10 +41,9 @@ class _Parser(argparse.ArgumentParser):
     raise UserError(f"{message} (see '{self.prog} --help')")
 
 
-def _commands() -> dict:
-  """{'zero-shot': jaxvision.commands.zero_shot, ...}, in --help order."""
-  return {name.replace("_", "-"): importlib.import_module(f"jaxvision.commands.{name}")
-          for name in NAMES}
+# Name -> module with add_parser(subparsers) and run(args, rest), in --help order.
+COMMANDS = {"train": train, "eval": eval_, "models": models, "bench": bench, "report": report,
+            "compare": compare, "zero-shot": zero_shot, "import-weights": import_weights}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--version", action="version", version=f"jaxvision {__version__}")
   sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-  for module in _commands().values():
+  for module in COMMANDS.values():
     module.add_parser(sub)
   return parser
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     args, rest = _parser().parse_known_args(argv)
     if rest and args.command not in _TAKE_OVERRIDES:
       raise UserError(f"unrecognised arguments: {' '.join(rest)}")
-    return _commands()[args.command].run(args, rest)
+    return COMMANDS[args.command].run(args, rest)
   except UserError as e:
     print(f"jaxvision: error: {e}", file=sys.stderr)
     return 2

@@ -39,7 +39,7 @@ def zero_shot(args) -> dict:
   from jaxvision.errors import UserError
   from jaxvision.evaluate.zero_shot import zero_shot_predictions
   from jaxvision.reporting import confusion
-  from jaxvision.reporting.report import load_run_config
+  from jaxvision.reporting.run_config import load_run_config
   from jaxvision.train.experiment import load_trained
   from jaxvision.train.state import eval_variables
 

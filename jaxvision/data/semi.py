@@ -227,7 +227,7 @@ def read_round_file(path: str) -> dict:
   """A Tri-Net round file: 'index' (M,) train indices, 'targets' (M, 3, C), 'weights' (M, 3)."""
   if not path or not os.path.isfile(path):
     raise UserError(f"Tri-Net round file {path!r} not found; train Tri-Net with "
-                    "python -m jaxvision.train.trinet_rounds --config ... --workdir ..., which "
+                    "jaxvision train --config ... --workdir ..., which runs the rounds, "
                     "writes each round's file and sets config.trinet.round_file")
   with np.load(path) as f:
     return {k: f[k] for k in ("index", "targets", "weights")}

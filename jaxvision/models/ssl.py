@@ -86,14 +86,14 @@ class SimCLRNet(nn.Module):
 
 def backbone(encoder: str, dtype, settings) -> nn.Module:
   """The zoo model `encoder` without its classifier, for a method wrapper's "encoder"."""
-  from jaxvision.models import METHOD_MODELS, get_model  # the merged tables; no import cycle
+  from jaxvision.models.registry import build
+  from jaxvision.models.zoo import CLASSIFIERS  # not jaxvision.models: it imports this file
 
-  if encoder in METHOD_MODELS:
-    raise ValueError(f"model.encoder={encoder!r} is a method's model; name a zoo backbone "
-                     "such as resnet20, resnet18 or nin")
   try:
-    # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
-    return get_model(encoder, head=False, dtype=dtype, **settings)
+    # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder". A
+    # name outside the zoo (a method's model, a typo) is the registry's KeyError, which
+    # lists the backbones.
+    return build(CLASSIFIERS, encoder, head=False, dtype=dtype, **settings)
   except TypeError as e:
     raise ValueError(f"model.encoder={encoder!r} has no head=False (pooled features) "
                      f"variant or does not take {sorted(settings)}: {e}") from None

@@ -102,7 +102,7 @@ def write_mae_grid(exp, variables, path, *, num_images: int = 8, split: str = "t
 def write_workdir_grid(workdir: str, out: str | None = None, **kwargs) -> pathlib.Path:
   """WORKDIR/report/mae_grid.png (or OUT/mae_grid.png) from the newest checkpoint of an MAE
   run; the `jaxvision report WORKDIR` hook for objective 'mae'."""
-  from jaxvision.reporting.report import load_run_config
+  from jaxvision.reporting.run_config import load_run_config
   from jaxvision.train import experiment
   from jaxvision.train.state import eval_variables
 

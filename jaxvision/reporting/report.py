@@ -5,23 +5,13 @@ newest checkpoint, and predicts the whole test split once for the confusion matr
 """
 
 import contextlib
-import json
 import os
 import tempfile
-
-import ml_collections
 
 from jaxvision import paths
 from jaxvision.errors import UserError
 from jaxvision.reporting import confusion, curves
-
-
-def load_run_config(workdir: str) -> ml_collections.ConfigDict:
-  path = paths.join(workdir, "config.json")
-  if not paths.exists(path):
-    raise UserError(f"no config.json in {workdir}; report needs a workdir that "
-                    "'jaxvision train' wrote")
-  return ml_collections.ConfigDict(json.loads(paths.read_text(path)))
+from jaxvision.reporting.run_config import load_run_config
 
 
 @contextlib.contextmanager

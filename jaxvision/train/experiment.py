@@ -162,7 +162,7 @@ def load_trained(config, workdir: str):
     # Its checkpoint is a 'weights' item, not a train state: restoring it as one would
     # wrongly set it aside as corrupt.
     return exp, initialise_from(exp, state, workdir, exact=True)
-  checkrun_info(workdir, run_info(exp), record=False)
+  check_run_info(workdir, run_info(exp), record=False)
   checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
   try:
     restored = checkpointer.restore(state)

@@ -33,13 +33,12 @@ proportions (class_balanced_pseudo_labels; not in the paper, see there why).
 trinet.labeled_share repeats L in each tri-training round's set so it stays about that share
 of it (labeled_repeats; not in the paper, see there why).
 
-  python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
+  jaxvision train --config configs/trinet_fashion_mnist.py --workdir W   (runs the rounds)
 """
 
 import copy
 import json
 import os
-import sys
 import time
 
 import jax
@@ -301,15 +300,3 @@ def run_rounds(config, workdir: str) -> dict:
 
 def _acc(pred, truth):
   return round(float(np.mean(pred == truth)), 4) if len(truth) else None
-
-
-def main(argv=None) -> int:
-  """`python -m jaxvision.train.trinet_rounds --config C --workdir W`: the same as
-  `jaxvision train`, which runs the rounds for objective 'trinet'."""
-  from jaxvision import cli
-
-  return cli.main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-  sys.exit(main())
