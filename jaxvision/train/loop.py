@@ -164,7 +164,7 @@ def _train(exp, config, workdir: str) -> dict:
           means["loss"] = float(np.mean(kept)) if kept else float("nan")
         pending = []
         if timed_steps:
-          means["images_per_sec"] = timed_steps * config.batch_size / (time.time() - timer)
+          means["images_per_s"] = timed_steps * config.batch_size / (time.time() - timer)
         timer, timed_steps = time.time(), 0
         log.write(step, "train", means)
       if step % config.eval_every_steps == 0 or step == exp.total_steps:
