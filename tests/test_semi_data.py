@@ -69,7 +69,7 @@ def test_unlabeled_data_carries_no_label():
   assert set(subset.dataset("train").element_spec) == {"image"}
   batch = next(semi.mixmatch_stream(source, _config(), local_batch=4, seed=0, start_step=0,
                                     process_index=0, process_count=1))
-  assert set(batch) == {"image", "label", "unlabeled_image", "step"}
+  assert set(batch) == {"image", "label", "unlabeled_image"}  # the step is loss_fn's argument
   assert batch["label"].shape == (4,)
   # mu = 2 images per labeled row, K = 2 views each -> (4, 4, 8, 8, 1)
   assert batch["unlabeled_image"].shape == (4, 4, 8, 8, 1)
@@ -89,7 +89,6 @@ def test_mixmatch_stream_resumes_exactly():
   resumed = next(semi.mixmatch_stream(source, _config(), start_step=3, **kw))
   for key in batches[3]:
     np.testing.assert_array_equal(resumed[key], batches[3][key])
-  assert [int(b["step"][0]) for b in batches] == [0, 1, 2, 3]
 
 
 def test_hosts_get_disjoint_labeled_shards():
@@ -136,9 +135,8 @@ def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
   _, unlabeled = semi.split_indices(source, c)
   batch = next(semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=7,
                                         process_index=0, process_count=1))
-  assert set(batch) == {"image", "targets", "weights", "unlabeled_image", "step"}
+  assert set(batch) == {"image", "targets", "weights", "unlabeled_image"}
   assert batch["unlabeled_image"].shape == (3, 4, 8, 8, 1)  # mu * K = 4 views per row
-  np.testing.assert_array_equal(batch["step"], [7, 7, 7])
   ids = np.rint(batch["unlabeled_image"][..., 0, 0, 0]).astype(int)   # (3, 4)
   assert set(ids.ravel()) <= set(unlabeled.tolist())                  # from U only
   np.testing.assert_array_equal(ids[:, 0::2], ids[:, 1::2])  # views of one image side by side

@@ -173,14 +173,13 @@ def weak_views(data_config, num_views: int):
   return fn
 
 
-def _zip(labeled, unlabeled, per_row: int, start_step: int):
-  for step, (lab, unl) in enumerate(zip(labeled, unlabeled), start=start_step):
+def _zip(labeled, unlabeled, per_row: int):
+  # The step a batch is for reaches the loss as loss_fn's own `step` argument, not in it.
+  for lab, unl in zip(labeled, unlabeled):
     u = unl["image"]
     b = lab["image"].shape[0]
     # (B * mu, K, H, W, C) -> (B, mu * K, H, W, C): row i of both parts on the same device.
-    # 'step' (the state's step this batch is for) drives the unlabeled-loss ramp-up.
-    yield dict(lab, unlabeled_image=u.reshape(b, per_row, *u.shape[2:]),
-               step=np.full((b,), step, np.int32))
+    yield dict(lab, unlabeled_image=u.reshape(b, per_row, *u.shape[2:]))
 
 
 # ------------------------------------------------------------------------------- streams
@@ -199,8 +198,7 @@ def labeled_stream(source, config, *, local_batch, seed, start_step, process_ind
 
 def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_index,
                     process_count):
-  """{'image': (B, H, W, C), 'label': (B,), 'unlabeled_image': (B, mu * K, H, W, C),
-  'step': (B,) the step number, repeated}."""
+  """{'image': (B, H, W, C), 'label': (B,), 'unlabeled_image': (B, mu * K, H, W, C)}."""
   s = semi_settings(config)
   mu, k = s["unlabeled_ratio"], s["num_augment"]
   if mu < 1 or k < 1:
@@ -217,7 +215,7 @@ def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_in
       subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
       weak_views(config.data, k), local_batch=local_batch * mu,
       seed=seed + UNLABELED_SEED_OFFSET, **common)
-  return _zip(lab, unl, mu * k, start_step)
+  return _zip(lab, unl, mu * k)
 
 
 # ------------------------------------------------------------------------------- Tri-Net
@@ -251,7 +249,7 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
   out (keep_label=False), so pseudo-labeled examples carry only their pseudo-labels.
   With trinet.pi_weight > 0 (Tri-Net + Pi) the batch also carries, as the MixMatch stream's,
   'unlabeled_image' (B, mu * K, H, W, C): K weak views of B * mu images drawn from the whole
-  unlabeled set (no labels), and 'step' for the consistency ramp-up.
+  unlabeled set (no labels).
   """
   trinet = config.get("trinet") or {}
   get = trinet.get if hasattr(trinet, "get") else (lambda k, d=None: d)
@@ -281,4 +279,4 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
       subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
       weak_views(config.data, k), local_batch=local_batch * mu,
       seed=seed + UNLABELED_SEED_OFFSET, **common)
-  return _zip(rounds, unl, mu * k, start_step)
+  return _zip(rounds, unl, mu * k)

@@ -51,7 +51,8 @@ class SimCLR:
       raise UserError(f"simclr.temperature must be positive, got {temperature}")
     return cls(model=model, temperature=temperature)
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     view1, view2 = batch["view1"], batch["view2"]
     n = view1.shape[0]
     z, new_state = apply_model(self.model, params, model_state,

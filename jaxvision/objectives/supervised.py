@@ -38,7 +38,8 @@ class Supervised:
     return cls(model=model, label_smoothing=config.get("label_smoothing", 0.0),
                aux_loss_weight=config.get("aux_loss_weight", 0.3))
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     outputs, new_state = apply_model(self.model, params, model_state, batch["image"],
                                      train=True, rng=rng)
     logits, aux = split_aux(outputs)
