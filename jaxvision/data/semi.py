@@ -1,6 +1,7 @@
 """Semi-supervised data: a balanced labeled subset, the rest as unlabeled data, and their streams.
 
-Settings live in `config.semi` (read with defaults, so configs without it still load):
+Settings live in `config.semi` (jaxvision.settings.semi.SemiSettings: its defaults fill what
+the block leaves out, an unknown key is an error):
   labels_per_class  labeled examples per class, chosen from the train split by `split_seed`
   split_seed        seed of that choice (independent of the run seed: every method compared on
                     one split sees the same labels)
@@ -20,6 +21,7 @@ The unlabeled views are reshaped to (local_batch, mu * K, H, W, C) so the loop c
 the leading dimension like any other batch; rows i of the two parts travel together.
 """
 
+import dataclasses
 import json
 import os
 
@@ -29,6 +31,8 @@ import tensorflow as tf
 from jaxvision.data import pipeline, readers, views
 from jaxvision.data.sources import Source
 from jaxvision.errors import UserError
+from jaxvision.settings.semi import SemiSettings
+from jaxvision.settings.trinet import TriNetSettings
 
 SPLIT = "train"
 # The two streams must not share augmentation randomness or shuffle order.
@@ -36,13 +40,8 @@ UNLABELED_SEED_OFFSET = 1_000_003
 
 
 def semi_settings(config) -> dict:
-  semi = config.get("semi") or {}
-  get = semi.get if hasattr(semi, "get") else (lambda k, d=None: d)
-  return {"labels_per_class": int(get("labels_per_class", 40)),
-          "split_seed": int(get("split_seed", 0)),
-          "unlabeled_ratio": int(get("unlabeled_ratio", 1)),
-          "num_augment": int(get("num_augment", 2)),
-          "audit_dir": get("audit_dir", "") or ""}
+  """config.semi as a dict, through SemiSettings (its defaults; an unknown key is an error)."""
+  return dataclasses.asdict(SemiSettings.from_config(config))
 
 
 # ------------------------------------------------------------------------------- the split
@@ -251,9 +250,8 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
   'unlabeled_image' (B, mu * K, H, W, C): K weak views of B * mu images drawn from the whole
   unlabeled set (no labels).
   """
-  trinet = config.get("trinet") or {}
-  get = trinet.get if hasattr(trinet, "get") else (lambda k, d=None: d)
-  data = read_round_file(get("round_file", ""))
+  trinet = TriNetSettings.from_config(config)
+  data = read_round_file(trinet.round_file)
   labeled, unlabeled = split_indices(source, config)
   _audit(source, config, labeled, process_index)
   subset = subset_source(source, data["index"], keep_label=False, tag="trinet_round",
@@ -268,7 +266,7 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
   common = dict(start_step=start_step, process_index=process_index,
                 process_count=process_count)
   rounds = pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed, **common)
-  if not float(get("pi_weight", 0.0)) > 0:
+  if not float(trinet.pi_weight) > 0:
     return rounds
   s = semi_settings(config)
   mu, k = s["unlabeled_ratio"], s["num_augment"]

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 
 from jaxvision import losses
 from jaxvision.objectives.supervised import apply_model
+from jaxvision.settings.trinet import TriNetSettings
 
 
 def per_head_loss(logits, targets, weights):
@@ -67,10 +68,9 @@ class TriNetObjective:
 
   @classmethod
   def from_config(cls, model, config):
-    t = config.get("trinet") or {}
-    get = t.get if hasattr(t, "get") else (lambda k, d=None: d)
-    return cls(model=model, pi_weight=float(get("pi_weight", 0.0)),
-               pi_rampup_steps=int(get("pi_rampup_steps", 0)))
+    s = TriNetSettings.from_config(config)  # an unknown trinet.* key is an error here
+    return cls(model=model, pi_weight=float(s.pi_weight),
+               pi_rampup_steps=int(s.pi_rampup_steps))
 
   def loss_fn(self, params, model_state, batch, rng, step):
     x = batch["image"]

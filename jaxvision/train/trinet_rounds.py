@@ -37,6 +37,7 @@ of it (labeled_repeats; not in the paper, see there why).
 """
 
 import copy
+import dataclasses
 import json
 import os
 import time
@@ -49,26 +50,16 @@ import tensorflow as tf
 from jaxvision.losses import consistency as losses
 from jaxvision.data import semi, sources, views
 from jaxvision.errors import UserError
+from jaxvision.settings.trinet import TriNetSettings
 from jaxvision.train import experiment, loop
 from jaxvision.train.state import eval_variables
 
-DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
-                sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
-                des_passes=6, des_max_unstable=1 / 3, predict_batch=1000,
-                restart_schedule=False, pi_weight=0.0, pi_rampup_steps=0,
-                class_balance=False, labeled_share=0.0)
+# The settings as a dict (the round code indexes them by name); defaults: TriNetSettings.
+DEFAULTS = {k: v for k, v in dataclasses.asdict(TriNetSettings()).items() if k != "round_file"}
 
 
 def settings(config) -> dict:
-  t = config.get("trinet") or {}
-  out = {k: (t.get(k, v) if hasattr(t, "get") else v) for k, v in DEFAULTS.items()}
-  if out["rounds"] < 0 or out["init_steps"] <= 0 or out["steps_per_round"] <= 0:
-    raise UserError("trinet.rounds must be >= 0 and trinet.init_steps, "
-                    "trinet.steps_per_round positive")
-  if not 0.0 <= out["labeled_share"] < 1.0:
-    raise UserError(f"trinet.labeled_share={out['labeled_share']} must be in [0, 1): the "
-                    "share of a round's training examples that are labeled (0: no repeats)")
-  return out
+  return dataclasses.asdict(TriNetSettings.from_config(config))
 
 
 def labeled_repeats(num_labeled: int, num_pseudo: int, share: float) -> int:
