@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from gcs_server import bucket_files, emulator_env, gcs  # noqa: F401 (the fixture)
 from jaxvision.config_defaults import base_config
 from jaxvision.data import semi, sources
 from jaxvision.errors import UserError
@@ -144,3 +145,31 @@ def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
   with pytest.raises(UserError, match="num_augment=2"):
     semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
                              process_index=0, process_count=1)
+
+
+ROUND_TRIP = """
+import numpy as np
+from jaxvision import paths
+paths.configure_object_storage()
+from jaxvision.data import semi
+path = "gs://bucket/w/trinet/round_01.npz"
+targets = np.eye(3, dtype=np.float32)[[2, 0, 1]][:, None].repeat(3, 1)
+semi.write_round_file(path, np.array([9, 4, 7]), targets, np.ones((3, 3), np.float32))
+data = semi.read_round_file(path)
+assert data["index"].tolist() == [4, 7, 9], data["index"]  # sorted, targets with them
+assert data["targets"][:, 0].argmax(-1).tolist() == [0, 1, 2], data["targets"]
+print("OK", paths.exists(path + ".tmp"))
+"""
+
+
+def test_round_file_round_trips_through_an_object_store(gcs, tmp_path):
+  # A gs:// workdir: the round file is written through jaxvision.paths (no local 'gs:' folder).
+  import subprocess
+  import sys
+
+  proc = subprocess.run([sys.executable, "-c", ROUND_TRIP], env=emulator_env(gcs),
+                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.split()[-2:] == ["OK", "False"]  # the temporary file was moved away
+  assert bucket_files(gcs, "w/") == ["w/trinet/round_01.npz"]
+  assert not (tmp_path / "gs:").exists()

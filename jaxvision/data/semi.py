@@ -22,14 +22,15 @@ the leading dimension like any other batch; rows i of the two parts travel toget
 """
 
 import dataclasses
+import io
 import json
-import os
 
 import numpy as np
 import tensorflow as tf
 
 from jaxvision.data import pipeline, readers, views
 from jaxvision.data.sources import Source
+from jaxvision import paths
 from jaxvision.errors import UserError
 from jaxvision.settings.semi import SemiSettings
 from jaxvision.settings.trinet import TriNetSettings
@@ -108,15 +109,13 @@ def write_labeled_indices(directory: str, source: Source, indices: np.ndarray, *
                           labels_per_class: int, split_seed: int) -> str:
   """DIRECTORY/labeled_indices.json: which train examples were labeled, for an audit."""
   labels = source.labels(SPLIT)
-  path = os.path.join(directory, "labeled_indices.json")
+  path = paths.join(directory, "labeled_indices.json")
   record = {"dataset": source.name, "split": SPLIT, "labels_per_class": labels_per_class,
             "split_seed": split_seed, "num_labeled": int(len(indices)),
             "indices": [int(i) for i in indices],
             "labels": [int(labels[i]) for i in indices]}
-  os.makedirs(directory, exist_ok=True)
-  with open(path + ".tmp", "w") as f:
-    json.dump(record, f)
-  os.replace(path + ".tmp", path)
+  paths.makedirs(directory)
+  paths.write_text(path, json.dumps(record))  # whole or not at all, local or gs://
   return path
 
 
@@ -222,22 +221,26 @@ def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_in
 
 def read_round_file(path: str) -> dict:
   """A Tri-Net round file: 'index' (M,) train indices, 'targets' (M, 3, C), 'weights' (M, 3)."""
-  if not path or not os.path.isfile(path):
+  if not path or not paths.exists(path):
     raise UserError(f"Tri-Net round file {path!r} not found; train Tri-Net with "
                     "jaxvision train --config ... --workdir ..., which runs the rounds, "
                     "writes each round's file and sets config.trinet.round_file")
-  with np.load(path) as f:
+  with paths.local_open(path, "rb") as f:
+    data = io.BytesIO(f.read())  # np.load wants a seekable file; an object stream is not
+  with np.load(data) as f:
     return {k: f[k] for k in ("index", "targets", "weights")}
 
 
 def write_round_file(path: str, index, targets, weights) -> None:
   order = np.argsort(index, kind="stable")
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  with open(path + ".tmp", "wb") as f:
-    np.savez(f, index=np.asarray(index)[order].astype(np.int64),
-             targets=np.asarray(targets, np.float32)[order],
-             weights=np.asarray(weights, np.float32)[order])
-  os.replace(path + ".tmp", path)
+  buffer = io.BytesIO()
+  np.savez(buffer, index=np.asarray(index)[order].astype(np.int64),
+           targets=np.asarray(targets, np.float32)[order],
+           weights=np.asarray(weights, np.float32)[order])
+  paths.makedirs(path.rsplit("/", 1)[0] if "/" in path else ".")
+  # written beside and moved, so a killed driver never leaves half a round file
+  paths.write_bytes(path + ".tmp", buffer.getvalue())
+  paths.move(path + ".tmp", path)
 
 
 def trinet_round_stream(source, config, *, local_batch, seed, start_step, process_index,

@@ -39,7 +39,6 @@ of it (labeled_repeats; not in the paper, see there why).
 import copy
 import dataclasses
 import json
-import os
 import time
 
 import jax
@@ -47,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 import tensorflow as tf
 
+from jaxvision import paths
 from jaxvision.losses import consistency as losses
 from jaxvision.data import semi, sources, views
 from jaxvision.errors import UserError
@@ -77,7 +77,7 @@ def labeled_repeats(num_labeled: int, num_pseudo: int, share: float) -> int:
 
 
 def round_path(workdir: str, r: int) -> str:
-  return os.path.join(workdir, "trinet", f"round_{r:02d}.npz")
+  return paths.join(workdir, "trinet", f"round_{r:02d}.npz")
 
 
 def schedule(s: dict, num_unlabeled: int):
@@ -213,8 +213,7 @@ def _train(config, workdir, path, steps, start, restart_schedule):
 
 def _log(workdir, record):
   if jax.process_index() == 0:
-    with open(os.path.join(workdir, "trinet_rounds.jsonl"), "a") as f:
-      f.write(json.dumps(record) + "\n")
+    paths.append_text(paths.join(workdir, "trinet_rounds.jsonl"), json.dumps(record) + "\n")
   print("trinet: " + json.dumps(record), flush=True)
 
 
@@ -232,9 +231,9 @@ def run_rounds(config, workdir: str) -> dict:
   labeled, unlabeled = semi.split_indices(source, config)
   images, hidden = semi.train_arrays(source)
   c = source.num_classes
-  os.makedirs(os.path.join(workdir, "trinet"), exist_ok=True)
+  paths.makedirs(paths.join(workdir, "trinet"))
   path = round_path(workdir, 0)
-  if not os.path.isfile(path):
+  if not paths.exists(path):
     semi.write_round_file(path, labeled, *smeared_round(hidden[labeled], c, s, config.seed, 0))
     _log(workdir, {"round": 0, "kind": "init: output smearing", "labeled": len(labeled)})
   final = _train(config, workdir, path, s["init_steps"], 0, s["restart_schedule"])
@@ -242,7 +241,7 @@ def run_rounds(config, workdir: str) -> dict:
   for r, pool_size, fine_tune, sigma_t in schedule(s, len(unlabeled)):
     path = round_path(workdir, r)
     steps = s["init_steps"] + r * s["steps_per_round"]
-    if not os.path.isfile(path):
+    if not paths.exists(path):
       start = time.time()
       if fine_tune:
         semi.write_round_file(path, labeled,
