@@ -52,3 +52,18 @@ def test_semi_typo_is_an_error_and_defaults_fill_the_rest():
   s = SemiSettings.from_config(ml_collections.ConfigDict({"semi": {"labels_per_class": 4}}))
   assert (s.labels_per_class, s.split_seed, s.unlabeled_ratio, s.num_augment,
           s.audit_dir) == (4, 0, 1, 2, "")
+
+
+def test_simclr_typo_is_an_error_and_every_config_block_is_known():
+  import pathlib
+
+  from jaxvision.config_loading import load_config_file
+  from jaxvision.settings.simclr import SimCLRSettings
+
+  with pytest.raises(UserError, match="unknown simclr setting.*colour_strength"):
+    SimCLRSettings.from_config(ml_collections.ConfigDict({"simclr": {"colour_strength": 1.0}}))
+  root = pathlib.Path(__file__).resolve().parents[1] / "configs"
+  names = sorted(root.glob("simclr_*.py"))
+  assert names, f"no SimCLR configs under {root}"
+  for path in names:
+    SimCLRSettings.from_config(load_config_file(str(path)))

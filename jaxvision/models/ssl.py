@@ -89,10 +89,12 @@ def backbone(encoder: str, dtype, settings) -> nn.Module:
   from jaxvision.models.registry import build
   from jaxvision.models.zoo import CLASSIFIERS  # not jaxvision.models: it imports this file
 
+  if encoder not in CLASSIFIERS:
+    raise ValueError(f"model.encoder={encoder!r} is not a zoo backbone (it is a method's "
+                     "model, or unknown); name one such as resnet20, resnet18 or nin "
+                     "(`jaxvision models` lists them)")
   try:
-    # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder". A
-    # name outside the zoo (a method's model, a typo) is the registry's KeyError, which
-    # lists the backbones.
+    # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
     return build(CLASSIFIERS, encoder, head=False, dtype=dtype, **settings)
   except TypeError as e:
     raise ValueError(f"model.encoder={encoder!r} has no head=False (pooled features) "

@@ -53,6 +53,8 @@ def make_model(name: str, *, num_classes: int, dtype: str, settings: dict):
     raise UserError(e.args[0]) from None
   except TypeError as e:
     raise UserError(f"model {name!r} does not take these settings: {e}") from None
+  except ValueError as e:  # a setting the model refuses when it is built (e.g. its encoder)
+    raise UserError(f"model {name!r}: {e}") from None
 
 
 def build_experiment(config, workdir: str) -> Experiment:
