@@ -46,7 +46,7 @@ def compare(model_name, batch_size, image_size, dtype, steps, rounds, num_classe
   import optax
 
   from jaxvision import models, objectives
-  from jaxvision.bench import _optimizer_config
+  from jaxvision.train.optim import OptimizerSettings
   from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
   from jaxvision.train.optim import make_optimizer
   from jaxvision.train.state import create_state
@@ -61,7 +61,7 @@ def compare(model_name, batch_size, image_size, dtype, steps, rounds, num_classe
 
   # jaxvision: exactly what `jaxvision bench` runs.
   mesh = make_mesh()
-  tx, schedule = make_optimizer(_optimizer_config(), 10**6)
+  tx, schedule = make_optimizer(OptimizerSettings(schedule="constant"), 10**6)
   state = jax.jit(lambda r: create_state(model, tx, r, shape),
                   out_shardings=replicated_sharding(mesh))(jax.random.key(0))
   jv_step = compile_train_step(mesh, loss_fn=objectives.Supervised(model=model).loss_fn,

@@ -31,7 +31,7 @@ def jaxvision_step(model_name, images, labels, num_classes, settings):
   import jax
 
   from jaxvision import models, objectives
-  from jaxvision.bench import _optimizer_config
+  from jaxvision.train.optim import OptimizerSettings
   from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
   from jaxvision.train.optim import make_optimizer
   from jaxvision.train.state import create_state
@@ -39,7 +39,7 @@ def jaxvision_step(model_name, images, labels, num_classes, settings):
 
   model = models.get_model(model_name, num_classes=num_classes, **settings)
   mesh = make_mesh()
-  tx, schedule = make_optimizer(_optimizer_config(), 10**6)
+  tx, schedule = make_optimizer(OptimizerSettings(schedule="constant"), 10**6)
   state = jax.jit(lambda r: create_state(model, tx, r, images.shape[1:]),
                   out_shardings=replicated_sharding(mesh))(jax.random.key(0))
   step = compile_train_step(mesh, loss_fn=objectives.Supervised(model=model).loss_fn, tx=tx,
@@ -115,7 +115,7 @@ def interleave(steps: dict, n: int, rounds: int) -> dict:
 def main(argv=None) -> int:
   import numpy as np
 
-  from jaxvision.bench import parse_model_settings
+  from jaxvision.commands.bench import parse_model_settings
 
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--model", default="resnet18")

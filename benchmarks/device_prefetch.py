@@ -35,7 +35,7 @@ def main():
   from jaxvision.config_loading import load_config_file
   from jaxvision.data import streams
   from jaxvision.parallel import global_batch, prefetch_to_mesh
-  from jaxvision.train import loop
+  from jaxvision.train import experiment
   from jaxvision.train.optim import make_optimizer
   from jaxvision.train.step import compile_train_step
 
@@ -50,7 +50,7 @@ def main():
   total = 1 + 2 * args.rounds * args.block
   with config.unlocked():
     config.num_train_steps = total
-  exp = loop.build_experiment(config, "/tmp/unused")
+  exp = experiment.build_experiment(config, "/tmp/unused")
   tx, schedule = make_optimizer(config, exp.total_steps)
   init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
   train_step = compile_train_step(exp.mesh, loss_fn=exp.objective.loss_fn, tx=tx,
@@ -65,9 +65,9 @@ def main():
         process_index=0, process_count=1)
 
   plain_stream = stream()
-  runs = {"plain": [loop._init_state(exp, tx, init_rng),
+  runs = {"plain": [experiment.init_state(exp, tx, init_rng),
                     lambda: global_batch(next(plain_stream), exp.mesh), []],
-          "prefetch": [loop._init_state(exp, tx, init_rng),
+          "prefetch": [experiment.init_state(exp, tx, init_rng),
                        prefetch_to_mesh(stream(), exp.mesh).__next__, []]}
   for run in runs.values():  # compile, and fill the streams' own read-ahead
     run[0], _ = train_step(run[0], run[1]())

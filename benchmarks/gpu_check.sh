@@ -4,8 +4,8 @@
 #   bash benchmarks/gpu_check.sh
 #
 # Needs jax (tested to run with 0.11.2), flax, optax, torch, torchvision; NOT TensorFlow or
-# ml_collections (jaxvision.bench imports neither). For each model in $MODELS that
-# jaxvision registers: `python -m jaxvision.bench` (jaxvision's own train step, all local
+# ml_collections (jaxvision.commands.bench imports neither). For each model in $MODELS that
+# jaxvision registers: `python -m jaxvision.commands.bench` (jaxvision's own train step, all local
 # devices) and benchmarks/torch_reference.py (torchvision, bf16 autocast, channels_last,
 # torch.compile; eager if compile fails), each in its own process so the two never share
 # GPU memory. A missing model (a name jaxvision does not register) is skipped with a
@@ -44,7 +44,7 @@ for model in $MODELS; do
     echo "[$model] skipped: jaxvision.models has no '$model' yet" | tee "$RESULTS/skip_$model.log"
     continue
   fi
-  run "jaxvision_$model" "$RUN_TIMEOUT" 30 - "$PYTHON" -m jaxvision.bench --model "$model" \
+  run "jaxvision_$model" "$RUN_TIMEOUT" 30 - "$PYTHON" -m jaxvision.commands.bench --model "$model" \
       "${COMMON[@]}"
   if ! run "torch_$model" "$RUN_TIMEOUT" 30 - "$PYTHON" benchmarks/torch_reference.py \
       --model "$model" "${COMMON[@]}"; then
@@ -89,5 +89,5 @@ for model in models:
           f"{r['compile_s']:>10.1f}{r['step_ms']:>9.2f}{r['images_per_s']:>10.1f}"
           f"{r['tflops_per_s']:>9.2f}{mfu:>7}{ratio:>10}")
 print(f"dtype {os.environ.get('DTYPE', 'bfloat16')}; MFU against the dense peak per chip in "
-      "jaxvision/bench.py; FLOPs: XLA cost analysis (jaxvision), torch flop_counter (torch)")
+      "jaxvision/commands/bench.py; FLOPs: XLA cost analysis (jaxvision), torch flop_counter (torch)")
 EOF

@@ -54,7 +54,7 @@ for n in ('jax', 'jaxlib', 'flax', 'torch'):
 
 COMMON=(--batch-size "$BATCH" --image-size "$IMAGE_SIZE" --dtype "$DTYPE" --steps "$STEPS"
         --num-classes "$NUM_CLASSES" --json)
-JAX=("$PYTHON" -m jaxvision.bench "${COMMON[@]}")
+JAX=("$PYTHON" -m jaxvision.commands.bench "${COMMON[@]}")
 VIT=(--model vit_base --model-setting "attention_impl=$VIT_ATTENTION")
 RESNET=(--model resnet50 --model-setting pool_impl=slices)
 

@@ -11,7 +11,7 @@ eager (torch.compile's CPU code generation is another measurement), float32 unle
 eager step: matmuls and convolutions only, so they run a little below XLA's count, which
 also includes elementwise work.
 
---both first runs `python -m jaxvision.bench --json` with the same settings in a child
+--both first runs `python -m jaxvision.commands.bench --json` with the same settings in a child
 process (so the two frameworks never share the GPU's memory), then this, and prints both
 tables and the ratio of images/s. Needs torch and torchvision (the [interop] extra).
 """
@@ -27,7 +27,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from jaxvision.bench import DTYPE_NAMES, format_table, peak_tflops  # noqa: E402  (no jax)
+from jaxvision.commands.bench import DTYPE_NAMES, format_table, peak_tflops  # noqa: E402  (no jax)
 
 # jaxvision registry name -> torchvision constructor name, where they differ.
 TORCHVISION_NAMES = {"vit_base": "vit_b_16", "vit_large": "vit_l_16", "inception_v3": "inception_v3"}
@@ -143,8 +143,8 @@ def run_torch_benchmark(model: str, batch_size: int, image_size: int, dtype: str
 
 
 def run_jaxvision_child(args) -> dict:
-  """`python -m jaxvision.bench --json` in a child process with this run's settings."""
-  command = [sys.executable, "-m", "jaxvision.bench", "--json", "--model", args.model,
+  """`python -m jaxvision.commands.bench --json` in a child process with this run's settings."""
+  command = [sys.executable, "-m", "jaxvision.commands.bench", "--json", "--model", args.model,
              "--batch-size", str(args.batch_size), "--image-size", str(args.image_size),
              "--dtype", args.dtype, "--steps", str(args.steps), "--warmup", str(args.warmup),
              "--num-classes", str(args.num_classes)]

@@ -11,7 +11,7 @@ Result reported there: 63.2% zero-shot ImageNet top-1 (OpenCLIP's README: LAION-
 62.9%). Hardware there: 592 V100s class of cluster; not run here (no WIT, no accelerator).
 
 Here the pairs come from a TFDS caption dataset (`data.name = "tfds_pairs:NAME"`,
-coco_captions by default, jaxvision.data.image_text.load_tfds_pairs_source); zero-shot
+coco_captions by default, jaxvision.data.sources.load_tfds_pairs_source); zero-shot
 evaluation of such a run reports image<->text retrieval recall@1/5/10 on the test split.
 Weight decay skips gains, biases and the logit scale (`decay_matrices_only`), as
 open_clip's reimplementation does (the paper does not say which parameters it decays).

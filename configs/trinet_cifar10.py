@@ -1,12 +1,10 @@
 """Tri-Net (Chen, Wang, Gao, Zhou, IJCAI 2018) on CIFAR-10 with 4000 labels.
 
-  python -m jaxvision.train.trinet_rounds --config configs/trinet_cifar10.py \
+  jaxvision train --config configs/trinet_cifar10.py \
       --workdir runs/trinet_c10_4000
-  python -m jaxvision.train.trinet_rounds --config configs/trinet_cifar10.py:cnn13 \
+  jaxvision train --config configs/trinet_cifar10.py:cnn13 \
       --workdir runs/trinet_c10_cnn13
-  (one round of it: jaxvision train --config configs/trinet_cifar10.py:cnn13 ...)
-  (each round is what `jaxvision train --config configs/trinet_cifar10.py --workdir
-  runs/trinet_c10_4000` runs with the round's file in config.trinet.round_file; first time:
+  (for objective 'trinet', `jaxvision train` runs every round; first time:
   --config.data.download=True or TFDS's cifar10 prepared in --config.data.dir)
 
 Hardware: written for one accelerator; NOT run here. Expected result: 8.30 % test error with

@@ -1,11 +1,9 @@
 """Tri-Net (Chen, Wang, Gao, Zhou, IJCAI 2018) on Fashion-MNIST with 400 labels (40 per class).
 
   apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
-  python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py \
+  jaxvision train --config configs/trinet_fashion_mnist.py \
       --workdir runs/trinet_fmnist
-  (the driver runs every round as `jaxvision train --config configs/trinet_fashion_mnist.py
-  --workdir runs/trinet_fmnist` would, with config.trinet.round_file set to the round's file
-  and num_train_steps grown by steps_per_round; a plain `jaxvision train` needs that file)
+  (for objective 'trinet', `jaxvision train` runs every round: jaxvision/train/trinet_rounds.py)
 
 Hardware: this 2-core CPU (no accelerator). Result (session 5, BUILD_NOTES.md): vote
 accuracy 0.8269 on the full 10,000-image test split after round 10, one seed: +3.53 points

@@ -41,7 +41,7 @@ from jaxvision.config_loading import load_config_file  # noqa: E402
 from jaxvision.data import pipeline, views  # noqa: E402
 from jaxvision.data.sources import FASHION_MNIST_CLASSES  # noqa: E402
 from jaxvision.objectives.flip import flip_images  # noqa: E402
-from jaxvision.train import loop  # noqa: E402
+from jaxvision.train import experiment, loop  # noqa: E402
 from jaxvision.train.state import eval_params  # noqa: E402
 
 CONFIGS = {"rotation": "configs/rotation_fashion_mnist.py",
@@ -74,7 +74,7 @@ def pretrain(method: str, workdir: str) -> dict:
             "steps": config.num_train_steps, "batch_size": config.batch_size,
             "train_wall_s": None, **done}
   previous = json.load(open(sidecar))["train_wall_s"] if os.path.exists(sidecar) else 0.0
-  exp = loop.build_experiment(config, workdir)
+  exp = experiment.build_experiment(config, workdir)
   if hasattr(exp.objective, "prepare_workdir"):  # jigsaw: permutations.npy, checked on resume
     exp.objective.prepare_workdir(workdir)
   start = time.time()
@@ -114,7 +114,7 @@ def baseline(mode: str, runs: str, method: str = "rotation") -> dict:
 def flip_per_class(workdir: str) -> dict:
   """Accuracy of each flip per garment class on the test split, and each class's symmetry."""
   config = load_config_file(CONFIGS["flip"])
-  exp, state = loop.load_trained(config, workdir)
+  exp, state = experiment.load_trained(config, workdir)
   flips = tuple(config.flip.flips)
   variables = {"params": eval_params(state), **state.model_state}
 

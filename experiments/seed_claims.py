@@ -31,8 +31,10 @@ import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxvision.config_loading import load_config_file  # noqa: E402
+from jaxvision.commands.eval import evaluate_workdir  # noqa: E402
 from jaxvision.errors import UserError  # noqa: E402
-from jaxvision.train.loop import evaluate_workdir, train_and_evaluate  # noqa: E402
+from jaxvision.reporting.curves import OLD_NAMES  # noqa: E402
+from jaxvision.train.loop import train_and_evaluate  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE_CONFIG = os.path.join(REPO, "configs", "lenet5_fashion_mnist.py")
@@ -101,8 +103,9 @@ def read_metrics(workdir: str) -> list[dict]:
   path = os.path.join(workdir, "metrics.jsonl")
   if not os.path.exists(path):
     return []
-  with open(path) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  with open(path) as f:  # older runs name the throughput images_per_sec (OLD_NAMES)
+    return [{OLD_NAMES.get(k, k): v for k, v in json.loads(line).items()}
+            for line in f if line.strip()]
 
 
 def run(runs_dir: str, name: str, config, clean_train_eval: bool = False) -> dict:
@@ -136,8 +139,8 @@ def run(runs_dir: str, name: str, config, clean_train_eval: bool = False) -> dic
             "diverged": status["diverged"],
             "curve_step": [r["step"] for r in train], "curve_loss": [r["loss"] for r in train],
             "curve_acc": [r["accuracy"] for r in train],
-            "images_per_sec": float(np.median([r["images_per_sec"] for r in train
-                                               if "images_per_sec" in r] or [np.nan])),
+            "images_per_sec": float(np.median([r["images_per_s"] for r in train
+                                               if "images_per_s" in r] or [np.nan])),
             "test_acc": test[-1]["accuracy"] if test else np.nan,
             "test_loss": test[-1]["loss"] if test else np.nan}
   # Final training loss/accuracy: mean over the last 10% of steps (interval means are noisy).

@@ -30,7 +30,8 @@ import jax  # noqa: E402
 
 from jaxvision.config_loading import apply_overrides, load_config_file  # noqa: E402
 from jaxvision.evaluate import representation  # noqa: E402
-from jaxvision.train import loop  # noqa: E402
+from jaxvision.commands.eval import evaluate_workdir  # noqa: E402
+from jaxvision.train import experiment  # noqa: E402
 from jaxvision.train.optim import make_optimizer  # noqa: E402
 
 MODES = ("random", "trained", "pixels")
@@ -40,14 +41,14 @@ def fresh_variables(exp):
   """The variables `jaxvision train` starts from: same seed, same split of the key."""
   tx, _ = make_optimizer(exp.config, exp.total_steps)
   init_rng, _ = jax.random.split(jax.random.key(exp.config.seed))
-  state = loop._init_state(exp, tx, init_rng)
+  state = experiment.init_state(exp, tx, init_rng)
   return {"params": state.params, **state.model_state}
 
 
 def probe(config, mode: str, workdir: str = "") -> dict:
   if mode == "trained":
-    return loop.evaluate_workdir(config, workdir)
-  exp = loop.build_experiment(config, workdir or "unused")
+    return evaluate_workdir(config, workdir)
+  exp = experiment.build_experiment(config, workdir or "unused")
   if mode == "random":
     return representation.representation_eval(exp, fresh_variables(exp))
   return representation.representation_eval(exp, None, feature_fn=representation.raw_pixels)

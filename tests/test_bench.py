@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from jaxvision import bench
+from jaxvision.commands import bench
 
 # Block TensorFlow and ml_collections as on an accelerator host that lacks them, then run
 # the command's main in a fresh interpreter with 4 CPU devices.
@@ -20,7 +20,7 @@ class Block(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Block())
 import jax
 jax.config.update('jax_num_cpu_devices', 4)
-from jaxvision import bench
+from jaxvision.commands import bench
 sys.exit(bench.main(sys.argv[1:]))
 """
 
@@ -88,7 +88,7 @@ def test_model_settings_reach_the_model_and_the_json():
   assert r["model_settings"] == {"attention_impl": "'dot_product'", "fused_qkv": "True"}
   assert r["flops_source"] == "compiled" and r["flops_per_step"] > 0
   proc = run_blocked("--model", "resnet18", "--steps", "1", "--model-setting", "heads=3")
-  assert proc.returncode == 2 and "does not take the settings" in proc.stderr
+  assert proc.returncode == 2 and "does not take these settings" in proc.stderr
 
 
 def test_parse_model_settings():

@@ -55,7 +55,7 @@ def tiny():
     variables = model.init(key, *objective.init_inputs((16, 16, 3)))
     batch = {"image": images, "tokens": tokens}
     (loss, (metrics, _)), grads = jax.value_and_grad(objective.loss_fn, has_aux=True)(
-        variables["params"], {}, batch, key)
+        variables["params"], {}, batch, key, 0)
     img, txt, scale = model.apply(variables, images, tokens)
     return dict(variables=variables, loss=loss, metrics=metrics, grads=grads, img=img,
                 txt=txt, scale=scale,

@@ -9,7 +9,7 @@ import pytest
 from ml_collections import ConfigDict
 
 from jaxvision.config_defaults import base_config
-from jaxvision.data import image_text
+from jaxvision.data import image_text, sources
 from jaxvision.data.sources import Source, array_source
 from jaxvision.errors import UserError
 from jaxvision.evaluate.zero_shot import classifier_weights, retrieval_recall
@@ -102,9 +102,9 @@ def test_caption_source_tokenizes_one_of_its_captions(tmp_path):
 
 def test_tfds_caption_dataset_absent_is_a_user_error(tmp_path):
   with pytest.raises(UserError, match="not prepared"):
-    image_text.load_tfds_pairs_source("coco_captions", data_dir=str(tmp_path))
+    sources.load_tfds_pairs_source("coco_captions", data_dir=str(tmp_path))
   with pytest.raises(UserError, match="caption_key"):
-    image_text.load_tfds_pairs_source("mnist", data_dir=str(tmp_path))
+    sources.load_tfds_pairs_source("mnist", data_dir=str(tmp_path))
 
 
 def test_classifier_is_renormalised_mean_of_unit_text_embeddings():
@@ -137,7 +137,7 @@ def test_retrieval_recall_against_brute_force():
 def test_tiny_run_trains_and_zero_shot_cli_writes_confusion(tmp_path):
   """digits through the real loop: 'clip' objective, image_text stream, zero_shot evaluator."""
   from jaxvision.train import loop
-  from jaxvision.zero_shot_cli import add_zero_shot_parser, run_zero_shot
+  from jaxvision.commands.zero_shot import add_parser as add_zero_shot_parser, zero_shot as run_zero_shot
 
   config = _config()
   config.data.name = "digits"

@@ -11,7 +11,7 @@ from jaxvision.errors import UserError
 from jaxvision.losses import distribution_alignment
 from jaxvision.models import get_model
 from jaxvision.objectives.mixmatch import ALIGNMENT, MixMatch, guess_labels
-from jaxvision.train import loop
+from jaxvision.train import experiment, loop
 from tests.helpers import config
 
 
@@ -42,8 +42,7 @@ def _setup(window=4):
   rng = np.random.default_rng(0)
   batch = {"image": jnp.asarray(rng.normal(size=(4, 4, 4, 1)), jnp.float32),
            "label": jnp.array([0, 1, 2, 0]),
-           "unlabeled_image": jnp.asarray(rng.normal(size=(4, 2, 4, 4, 1)), jnp.float32),
-           "step": jnp.full((4,), 50, jnp.int32)}
+           "unlabeled_image": jnp.asarray(rng.normal(size=(4, 2, 4, 4, 1)), jnp.float32)}
   obj = MixMatch(model=model, rampup_steps=100, distribution_alignment=True,
                  alignment_window=window)
   return model, variables, batch, obj
@@ -55,7 +54,7 @@ def test_window_starts_uniform_and_takes_the_batch_mean_prediction():
   np.testing.assert_array_equal(state[ALIGNMENT]["history"], np.full((4, 3), 1 / 3, np.float32))
   old = np.array([[.5, .3, .2], [.1, .1, .8], [.3, .3, .4], [.2, .7, .1]], np.float32)
   state = {**state, ALIGNMENT: {"history": jnp.asarray(old)}}
-  _, (_, new_state) = obj.loss_fn(variables["params"], state, batch, jax.random.key(1))
+  _, (_, new_state) = obj.loss_fn(variables["params"], state, batch, jax.random.key(1), 50)
   # Independently: the model in train mode (batch statistics) on all unlabeled views at once.
   u = batch["unlabeled_image"].reshape(8, 4, 4, 1)
   logits, _ = model.apply(variables, u, train=True, mutable=["batch_stats"])
@@ -71,12 +70,12 @@ def test_uniform_window_changes_nothing_a_skewed_one_changes_the_loss():
   plain = MixMatch(model=obj.model, rampup_steps=100)
   base = {"batch_stats": variables["batch_stats"]}
   key = jax.random.key(1)
-  loss_plain = float(plain.loss_fn(variables["params"], base, batch, key)[0])
+  loss_plain = float(plain.loss_fn(variables["params"], base, batch, key, 50)[0])
   aligned_state = obj.init_model_state(base)
-  loss_uniform = float(obj.loss_fn(variables["params"], aligned_state, batch, key)[0])
+  loss_uniform = float(obj.loss_fn(variables["params"], aligned_state, batch, key, 50)[0])
   assert loss_uniform == pytest.approx(loss_plain, rel=1e-5)
   skewed = {**base, ALIGNMENT: {"history": jnp.tile(jnp.array([.9, .05, .05]), (4, 1))}}
-  assert float(obj.loss_fn(variables["params"], skewed, batch, key)[0]) != pytest.approx(
+  assert float(obj.loss_fn(variables["params"], skewed, batch, key, 50)[0]) != pytest.approx(
       loss_plain, rel=1e-3)
 
 
@@ -92,7 +91,7 @@ def test_window_is_initialised_stepped_and_checkpointed_in_a_training_run(tmp_pa
              "--config.mixmatch.distribution_alignment=True",
              "--config.mixmatch.alignment_window=5")
   loop.train_and_evaluate(c, str(tmp_path))
-  _, state = loop.load_trained(c, str(tmp_path))
+  _, state = experiment.load_trained(c, str(tmp_path))
   assert int(state.step) == 3
   history = np.asarray(state.model_state[ALIGNMENT]["history"])
   assert history.shape == (5, 10)

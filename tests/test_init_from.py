@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from jaxvision.errors import UserError
-from jaxvision.train import loop
+from jaxvision.train import experiment, loop
 from jaxvision.weights import export
 from tests.helpers import config, run_cli
 from tests.test_weights_io import _resnet18_state_dict
@@ -62,7 +62,7 @@ def test_eval_of_an_import_folder_uses_the_imported_weights(tmp_path):
   cfg = config("lenet5_digits", *data)
   cfg = export.apply_preset(cfg, str(out))
   assert (cfg.data.image_size, tuple(cfg.data.mean)) == (224, (0.485, 0.456, 0.406))
-  exp, state = loop.load_trained(cfg, str(out))
+  exp, state = experiment.load_trained(cfg, str(out))
   want = export.load_pretrained(str(out))[2]
   np.testing.assert_array_equal(np.asarray(state.params["conv1"]["kernel"]),
                                 want["params"]["conv1"]["kernel"])

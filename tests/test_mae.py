@@ -127,7 +127,7 @@ def test_objective_loss_trains_and_uses_the_step_rng(tiny):
   @jax.jit
   def step(params, opt, rng):
     (loss, aux), grads = jax.value_and_grad(objective.loss_fn, has_aux=True)(
-        params, {}, batch, rng)
+        params, {}, batch, rng, 0)
     updates, opt = tx.update(grads, opt)
     return loss, aux, optax.apply_updates(params, updates), opt
 

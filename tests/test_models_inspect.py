@@ -1,4 +1,4 @@
-"""inspect_models: parameter counts and XLA FLOPs of registered models, without TensorFlow."""
+"""jaxvision models: parameter counts and XLA FLOPs of registered models, without TensorFlow."""
 
 import os
 import subprocess
@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from jaxvision.inspect_models import _flops, describe_models
+from jaxvision.commands.cost import cost_flops
+from jaxvision.commands.models import describe_models
 
 
 def test_describe_cifar_resnet20():
@@ -32,13 +33,15 @@ def test_unknown_names_rejected():
 
 
 def test_cost_analysis_formats_across_jax_versions():
-  assert _flops({"flops": 2e9}) == 2e9
-  assert _flops([{"flops": 1e9}, {"flops": 3e9}]) == 4e9
-  assert _flops(None) != _flops(None)  # NaN when the backend gives no analysis.
+  assert cost_flops({"flops": 2e9}) == 2e9
+  assert cost_flops([{"flops": 1e9}, {"flops": 3e9}]) == 4e9
+  assert cost_flops(None) == 0.0  # bench: no count from this route
+  nan = cost_flops(None, missing=float("nan"))  # models: NaN when there is no analysis
+  assert nan != nan
 
 
 def test_no_tensorflow_import():
-  code = ("import sys, jaxvision.inspect_models, jaxvision.models; "
+  code = ("import sys, jaxvision.commands.models, jaxvision.commands.bench, jaxvision.models; "
           "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'")
   subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ,
                  "JAX_PLATFORMS": "cpu"})

@@ -8,17 +8,17 @@ from helpers import config
 from jaxvision import objectives
 from jaxvision.data import pipeline, views
 from jaxvision.parallel import global_batch, make_mesh
-from jaxvision.train import loop
+from jaxvision.train import experiment
 from jaxvision.train.optim import make_optimizer
 from jaxvision.train.step import compile_train_step
 
 
 def run_steps(devices, cfg, num_steps=4):
-  exp = loop.build_experiment(cfg, "unused")
+  exp = experiment.build_experiment(cfg, "unused")
   exp.mesh = make_mesh(devices)
   tx, schedule = make_optimizer(cfg, exp.total_steps)
   init_rng, step_rng = jax.random.split(jax.random.key(cfg.seed))
-  state = loop._init_state(exp, tx, init_rng)
+  state = experiment.init_state(exp, tx, init_rng)
   objective = objectives.get_objective("supervised", exp.model, cfg)
   step = compile_train_step(exp.mesh, loss_fn=objective.loss_fn, tx=tx, schedule=schedule,
                             base_rng=step_rng)
@@ -67,8 +67,8 @@ def test_batch_is_sharded_and_params_replicated():
   batch = global_batch({"image": np.zeros((64, 32, 32, 1), np.float32)}, mesh)
   shards = batch["image"].addressable_shards
   assert len(shards) == 8 and all(s.data.shape == (8, 32, 32, 1) for s in shards)
-  exp = loop.build_experiment(cfg, "unused")
+  exp = experiment.build_experiment(cfg, "unused")
   tx, _ = make_optimizer(cfg, 10)
-  state = loop._init_state(exp, tx, jax.random.key(0))
+  state = experiment.init_state(exp, tx, jax.random.key(0))
   kernel = state.params["c1"]["kernel"]
   assert kernel.sharding.is_fully_replicated and len(kernel.addressable_shards) == 8

@@ -148,7 +148,7 @@ def test_jigsaw_objective_trains_without_labels_and_shares_the_encoder(tmp_path)
   expected = {k: v for k, v in zoo["params"].items() if k != "fc"}
   assert (jax.tree.map(jnp.shape, params["encoder"]) == jax.tree.map(jnp.shape, expected))
   batch = {"image": jax.random.normal(jax.random.key(1), (4, 16, 16, 1))}  # no 'label' key
-  loss, (metrics, new_state) = jax.jit(obj.loss_fn)(params, state, batch, jax.random.key(2))
+  loss, (metrics, new_state) = jax.jit(obj.loss_fn)(params, state, batch, jax.random.key(2), 0)
   assert np.isfinite(float(loss)) and 0.0 <= float(metrics["accuracy"]) <= 1.0
   assert set(new_state) == {"batch_stats"}
   features = jax.jit(lambda v, x: model.apply(v, x, method="features"))
@@ -212,7 +212,7 @@ def test_flip_objective_loss_labels_and_config_checks():
   images = jax.random.normal(jax.random.key(0), (2, 32, 32, 1))
   variables = jax.jit(model.init)(jax.random.key(1), images)
   loss, (metrics, _) = jax.jit(obj.loss_fn)(variables["params"], {}, {"image": images},
-                                            jax.random.key(2))
+                                            jax.random.key(2), 0)
   # Independent: cross-entropy of the 6 views against [0, 0, 1, 1, 2, 2] in numpy.
   views = np.concatenate([images, images[:, :, ::-1], images[:, ::-1]])
   logits = np.asarray(jax.jit(model.apply)(variables, jnp.asarray(views)), np.float64)

@@ -53,3 +53,16 @@ def test_report_and_compare(tmp_path):
   assert os.path.getsize(os.path.join(out, "compare.png")) > 1000
   code, _, err = run_cli("compare", runs[0])
   assert code == 2 and "two or more" in err
+
+
+def test_old_workdirs_throughput_is_read_under_the_new_name(tmp_path):
+  # metrics.jsonl before session 11 said images_per_sec; bench JSON and now the loop say
+  # images_per_s. A report of an old workdir must still find its throughput.
+  from jaxvision.reporting import curves
+
+  (tmp_path / "metrics.jsonl").write_text(
+      '{"step": 100, "split": "train", "loss": 0.5, "images_per_sec": 812.5}\n'
+      '{"step": 200, "split": "train", "loss": 0.4, "images_per_s": 900.0}\n')
+  records = curves.read_metrics(str(tmp_path))
+  assert curves.series(records, "train", "images_per_s") == ([100, 200], [812.5, 900.0])
+  assert all("images_per_sec" not in r for r in records)

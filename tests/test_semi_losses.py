@@ -128,11 +128,10 @@ def test_mixmatch_loss_runs_and_lambda_ramps():
   rng = np.random.default_rng(0)
   batch = {"image": jnp.asarray(rng.normal(size=(4, 4, 4, 1)), jnp.float32),
            "label": jnp.array([0, 1, 2, 0]),
-           "unlabeled_image": jnp.asarray(rng.normal(size=(4, 2, 4, 4, 1)), jnp.float32),
-           "step": jnp.full((4,), 50, jnp.int32)}
+           "unlabeled_image": jnp.asarray(rng.normal(size=(4, 2, 4, 4, 1)), jnp.float32)}
   obj = MixMatch(model=model, lambda_u=75.0, rampup_steps=100)
   grad_fn = jax.jit(jax.value_and_grad(obj.loss_fn, has_aux=True))
-  (loss, (metrics, _)), grads = grad_fn(params, state, batch, jax.random.key(1))
+  (loss, (metrics, _)), grads = grad_fn(params, state, batch, jax.random.key(1), 50)
   assert float(metrics["lambda_u"]) == pytest.approx(37.5)
   assert float(loss) == pytest.approx(
       float(metrics["loss_x"]) + 37.5 * float(metrics["loss_u"]), rel=1e-5)
@@ -163,11 +162,11 @@ def test_mixmatch_running_mean_sees_clean_views_then_the_mixed_batch(guess_updat
   variables = model.init(jax.random.key(0), jnp.asarray(x))
   r0 = np.asarray(variables["batch_stats"]["bn"]["mean"])
   batch = {"image": jnp.asarray(x), "label": jnp.array([0, 1, 2, 0]),
-           "unlabeled_image": jnp.asarray(u), "step": jnp.zeros((4,), jnp.int32)}
+           "unlabeled_image": jnp.asarray(u)}
   obj = MixMatch(model=model, rampup_steps=10, guess_updates_bn=guess_updates_bn,
                  per_example_lambda=False)
   _, (_, new_state) = obj.loss_fn(variables["params"], {"batch_stats": variables["batch_stats"]},
-                                  batch, jax.random.key(1))
+                                  batch, jax.random.key(1), 0)
   u_flat = u.reshape(-1, 2, 2, 2)
   mean_u = u_flat.mean(axis=(0, 1, 2))
   mean_all = np.concatenate([x, u_flat]).mean(axis=(0, 1, 2))
@@ -225,8 +224,7 @@ def _trinet_pi_batch(views):
   return {"image": jnp.asarray(rng.normal(size=(2, 4, 4, 1)), jnp.float32),
           "targets": jnp.asarray(np.eye(3, dtype=np.float32)[[0, 1]][:, None].repeat(3, 1)),
           "weights": jnp.ones((2, 3), jnp.float32),
-          "unlabeled_image": jnp.asarray(views, jnp.float32),
-          "step": jnp.full((2,), 5, jnp.int32)}
+          "unlabeled_image": jnp.asarray(views, jnp.float32)}
 
 
 def test_trinet_pi_term_pairs_the_two_views_of_each_image_and_ramps():
@@ -240,10 +238,10 @@ def test_trinet_pi_term_pairs_the_two_views_of_each_image_and_ramps():
   # Rows of unlabeled_image are (image, 2 views): identical views cost nothing (no dropout),
   # different ones do; and the weight is 4 * 5/10 at step 5.
   same = np.stack([p, p], axis=1)
-  _, (m_same, _) = obj.loss_fn(params, state, _trinet_pi_batch(same), jax.random.key(1))
+  _, (m_same, _) = obj.loss_fn(params, state, _trinet_pi_batch(same), jax.random.key(1), 5)
   assert float(m_same["loss_pi"]) == pytest.approx(0.0, abs=1e-7)
   differ = np.stack([p, q], axis=1)
-  loss, (m, _) = obj.loss_fn(params, state, _trinet_pi_batch(differ), jax.random.key(1))
+  loss, (m, _) = obj.loss_fn(params, state, _trinet_pi_batch(differ), jax.random.key(1), 5)
   assert float(m["loss_pi"]) > 1e-6
   assert float(m["pi_weight"]) == pytest.approx(2.0)
   plain = float(m["loss_head1"] + m["loss_head2"] + m["loss_head3"])
@@ -251,7 +249,7 @@ def test_trinet_pi_term_pairs_the_two_views_of_each_image_and_ramps():
   # Without pi_weight the views are ignored: no Pi metrics, the loss is the heads' alone.
   loss0, (m0, _) = TriNetObjective(model=model).loss_fn(params, state,
                                                         _trinet_pi_batch(differ),
-                                                        jax.random.key(1))
+                                                        jax.random.key(1), 5)
   assert "loss_pi" not in m0
   assert float(loss0) == pytest.approx(float(m0["loss_head1"] + m0["loss_head2"]
                                              + m0["loss_head3"]), rel=1e-6)

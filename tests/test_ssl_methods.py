@@ -72,7 +72,7 @@ def test_rotation_objective_is_cross_entropy_on_the_four_rotations():
   v = _init(model, (32, 32, 1))
   images = np.random.default_rng(0).normal(size=(3, 32, 32, 1)).astype(np.float32)
   loss, (metrics, _) = jax.jit(obj.loss_fn)(v["params"], {}, {"image": images},
-                                            jax.random.key(0))
+                                            jax.random.key(0), 0)
   logits = np.asarray(jax.jit(model.apply)(v, _np_rot90_batch(images)), np.float64)
   targets = np.repeat(np.arange(4), 3)
   logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))

@@ -10,7 +10,7 @@ import pytest
 from helpers import config
 from jaxvision.data import pipeline, views
 from jaxvision.evaluate import knn, linear_probe, representation
-from jaxvision.train import loop
+from jaxvision.train import experiment
 
 
 def _np_weighted_knn(train_x, train_y, test_x, k, t, num_classes):
@@ -94,9 +94,9 @@ def test_representation_evaluator_on_digits():
                "--config.model.encoder=lenet5_relu", "--config.eval_batch_size=360")
   cfg.unlock()
   cfg.probe = ml_collections.ConfigDict({"l2_grid": (1e-3,)})  # one fit per probe: fast
-  exp = loop.build_experiment(cfg, "unused")
+  exp = experiment.build_experiment(cfg, "unused")
   assert exp.objective.evaluation == "representation"
-  tx_state = loop._init_state(exp, optax.sgd(0.1), jax.random.key(0))
+  tx_state = experiment.init_state(exp, optax.sgd(0.1), jax.random.key(0))
   variables = {"params": tx_state.params, **tx_state.model_state}
   feats, labels = representation.extract_features(exp, variables, "test")
   assert feats.shape == (360, 84) and labels.shape == (360,)

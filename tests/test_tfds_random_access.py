@@ -9,7 +9,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from jaxvision.config_defaults import base_data_config
-from jaxvision.data import image_text, readers, sources
+from jaxvision.data import readers, sources
 from jaxvision.errors import UserError
 
 
@@ -72,6 +72,6 @@ def test_small_tfrecord_dataset_is_held_encoded_in_memory_and_a_caption_one_name
                        tfds_images(tmp_path, "train", "tfrecord")):
     np.testing.assert_array_equal(got["image"], want)
   with pytest.raises(UserError, match="convert_format .*--out_file_format=array_record") as e:
-    image_text.load_tfds_pairs_source("tiny_photos", data_dir=str(tmp_path),
+    sources.load_tfds_pairs_source("tiny_photos", data_dir=str(tmp_path),
                                       image_key="image", caption_key="label")
   assert "\n" not in str(e.value)

@@ -23,7 +23,7 @@ class Linear(nn.Module):
 
 
 def loss_fn(model):
-  def fn(params, model_state, batch, rng):
+  def fn(params, model_state, batch, rng, step):
     logits = model.apply({"params": params}, batch["image"], train=True)
     loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
     return loss, ({"loss": loss}, model_state)
@@ -71,6 +71,32 @@ def test_accumulated_gradient_is_the_whole_batch_gradient(accum):
     np.testing.assert_allclose(float(metrics["loss"]), loss, rtol=1e-5)
   np.testing.assert_allclose(np.asarray(state.params["fc"]["kernel"]), w, rtol=1e-4, atol=1e-6)
   np.testing.assert_allclose(np.asarray(state.params["fc"]["bias"]), b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("accum", [1, 2])
+def test_loss_fn_is_told_the_step(accum):
+  # The objective contract: loss_fn(params, model_state, batch, rng, step) with the state's
+  # step before the update (what MixMatch's and Tri-Net+Pi's ramps read), for every
+  # micro-batch; a resumed state at step 7 must report 7, then 8.
+  mesh = make_mesh()
+  model, tx = Linear(), optax.sgd(LR)
+  state = jax.jit(lambda r: create_state(model, tx, r, (4, 4, 1)),
+                  out_shardings=replicated_sharding(mesh))(jax.random.key(0))
+  state = state.replace(step=jnp.asarray(7, jnp.int32))
+  inner = loss_fn(model)
+
+  def with_step(params, model_state, batch, rng, step):
+    loss, (metrics, new_state) = inner(params, model_state, batch, rng, step)
+    return loss, (dict(metrics, seen=step.astype(jnp.float32)), new_state)
+
+  step = compile_train_step(mesh, loss_fn=with_step, tx=tx,
+                            schedule=optax.constant_schedule(LR), base_rng=jax.random.key(1),
+                            grad_accum_steps=accum)
+  seen = []
+  for seed in range(2):
+    state, metrics = step(state, global_batch(batch(seed), mesh))
+    seen.append(float(metrics["seen"]))
+  assert seen == [7.0, 8.0]
 
 
 def test_accumulation_refuses_a_batch_it_cannot_split():
@@ -126,7 +152,7 @@ def test_float16_dynamic_loss_scale_skips_overflows_and_halves():
   from jaxvision.train.loss_scale import init_loss_scale
   from jaxvision.train.state import TrainState
 
-  def loss_fn(params, model_state, batch, rng):
+  def loss_fn(params, model_state, batch, rng, step):
     loss = jnp.sum(params["w"].astype(jnp.float16) * jnp.float16(4.0)).astype(jnp.float32)
     return loss, ({"loss": loss}, model_state)
 

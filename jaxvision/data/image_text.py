@@ -4,7 +4,7 @@ Two kinds of source feed the "image_text" stream ({'image', 'tokens'} batches):
 - any labelled Source (Fashion-MNIST, TFDS, folders): each training example gets the caption
   template.format(class name) with a template drawn at random from `clip.templates`, and the
   templates in `clip.eval_templates` are held out for zero-shot evaluation;
-- a TFDS dataset with captions (`load_tfds_pairs_source`, e.g. coco_captions), whose
+- a TFDS dataset with captions (`sources.load_tfds_pairs_source`, e.g. coco_captions), whose
   examples carry 'captions', one or more strings per image; one is drawn per example.
 
 The tokenizer is CLIP's BPE (jaxvision.text): a folder with vocab.json and merges.txt
@@ -17,8 +17,7 @@ Never imports jax.
 import numpy as np
 import tensorflow as tf
 
-from jaxvision.data import pipeline, readers, sources, views
-from jaxvision.data.sources import Source
+from jaxvision.data import pipeline, views
 from jaxvision.errors import UserError
 from jaxvision.text.tokenizer import ClipTokenizer, train_tokenizer
 
@@ -34,9 +33,6 @@ EVAL_TEMPLATES = (
     "a close-up photo of the {}.", "a bright photo of a {}.",
 )
 # Captions of TFDS caption datasets (coco_captions: captions/text, a list per image).
-PAIR_FEATURES = {"coco_captions": ("image", ("captions", "text"))}
-
-
 def clip_settings(config) -> dict:
   """The config's `clip` sub-dict with defaults; every CLIP piece reads its settings here."""
   clip = dict(config.get("clip", {}) or {})
@@ -116,7 +112,7 @@ def image_text_view(config, tokenizer: ClipTokenizer, class_names):
   return view
 
 
-def image_text_stream(source: Source, config, *, local_batch, seed, start_step, process_index,
+def image_text_stream(source, config, *, local_batch, seed, start_step, process_index,
                       process_count):
   """CLIP training: {'image', 'tokens'} per example, a function of (seed, step)."""
   pairs = getattr(source, "has_captions", False)
@@ -125,35 +121,3 @@ def image_text_stream(source: Source, config, *, local_batch, seed, start_step, 
   return pipeline.train_batches(source, view, local_batch=local_batch, seed=seed,
                                 start_step=start_step, process_index=process_index,
                                 process_count=process_count)
-
-
-def load_tfds_pairs_source(name: str, *, data_dir: str | None = None, download: bool = False,
-                           image_key: str | None = None, caption_key=None) -> Source:
-  """A TFDS image-caption dataset as a Source of {'image', 'captions': string vector}.
-
-  Known datasets (PAIR_FEATURES) need no keys; others name the image feature and the caption
-  feature (a string, a sequence of strings, or a (dict, key) path such as ('captions', 'text')).
-  """
-  known_image, known_caption = PAIR_FEATURES.get(name, (None, None))
-  image_key, caption_key = image_key or known_image, caption_key or known_caption
-  if image_key is None or caption_key is None:
-    raise UserError(f"TFDS {name!r} is not a known caption dataset "
-                    f"({', '.join(PAIR_FEATURES)}); pass image_key and caption_key")
-  builder = sources.tfds_builder(name, data_dir=data_dir, download=download,
-                                 what="caption dataset")
-  if not sources.random_access(builder):
-    raise sources.no_random_access_error(name, builder)
-  path = tuple(caption_key) if isinstance(caption_key, (tuple, list)) else (caption_key,)
-  names = sources.tfds_split_names(builder)
-  splits = {s: builder.info.splits[real].num_examples for s, real in names.items()}
-  image_shape = tuple(builder.info.features[image_key].shape)
-
-  def make_reader(split):
-    return readers.TfdsReader(name, names[split], data_dir=data_dir, image_key=image_key,
-                              fields={"captions": path}, string_fields=(path[0],),
-                              num_examples=splits[split], channels=image_shape[-1] or 3)
-
-  source = Source(name=name, num_classes=0, class_names=(), image_shape=image_shape,
-                  num_examples=splits, make_reader=make_reader, in_memory=False)
-  source.has_captions = True
-  return source

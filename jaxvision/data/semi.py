@@ -1,6 +1,7 @@
 """Semi-supervised data: a balanced labeled subset, the rest as unlabeled data, and their streams.
 
-Settings live in `config.semi` (read with defaults, so configs without it still load):
+Settings live in `config.semi` (jaxvision.settings.semi.SemiSettings: its defaults fill what
+the block leaves out, an unknown key is an error):
   labels_per_class  labeled examples per class, chosen from the train split by `split_seed`
   split_seed        seed of that choice (independent of the run seed: every method compared on
                     one split sees the same labels)
@@ -20,15 +21,19 @@ The unlabeled views are reshaped to (local_batch, mu * K, H, W, C) so the loop c
 the leading dimension like any other batch; rows i of the two parts travel together.
 """
 
+import dataclasses
+import io
 import json
-import os
 
 import numpy as np
 import tensorflow as tf
 
 from jaxvision.data import pipeline, readers, views
 from jaxvision.data.sources import Source
+from jaxvision import paths
 from jaxvision.errors import UserError
+from jaxvision.settings.semi import SemiSettings
+from jaxvision.settings.trinet import TriNetSettings
 
 SPLIT = "train"
 # The two streams must not share augmentation randomness or shuffle order.
@@ -36,13 +41,8 @@ UNLABELED_SEED_OFFSET = 1_000_003
 
 
 def semi_settings(config) -> dict:
-  semi = config.get("semi") or {}
-  get = semi.get if hasattr(semi, "get") else (lambda k, d=None: d)
-  return {"labels_per_class": int(get("labels_per_class", 40)),
-          "split_seed": int(get("split_seed", 0)),
-          "unlabeled_ratio": int(get("unlabeled_ratio", 1)),
-          "num_augment": int(get("num_augment", 2)),
-          "audit_dir": get("audit_dir", "") or ""}
+  """config.semi as a dict, through SemiSettings (its defaults; an unknown key is an error)."""
+  return dataclasses.asdict(SemiSettings.from_config(config))
 
 
 # ------------------------------------------------------------------------------- the split
@@ -109,15 +109,13 @@ def write_labeled_indices(directory: str, source: Source, indices: np.ndarray, *
                           labels_per_class: int, split_seed: int) -> str:
   """DIRECTORY/labeled_indices.json: which train examples were labeled, for an audit."""
   labels = source.labels(SPLIT)
-  path = os.path.join(directory, "labeled_indices.json")
+  path = paths.join(directory, "labeled_indices.json")
   record = {"dataset": source.name, "split": SPLIT, "labels_per_class": labels_per_class,
             "split_seed": split_seed, "num_labeled": int(len(indices)),
             "indices": [int(i) for i in indices],
             "labels": [int(labels[i]) for i in indices]}
-  os.makedirs(directory, exist_ok=True)
-  with open(path + ".tmp", "w") as f:
-    json.dump(record, f)
-  os.replace(path + ".tmp", path)
+  paths.makedirs(directory)
+  paths.write_text(path, json.dumps(record))  # whole or not at all, local or gs://
   return path
 
 
@@ -173,14 +171,13 @@ def weak_views(data_config, num_views: int):
   return fn
 
 
-def _zip(labeled, unlabeled, per_row: int, start_step: int):
-  for step, (lab, unl) in enumerate(zip(labeled, unlabeled), start=start_step):
+def _zip(labeled, unlabeled, per_row: int):
+  # The step a batch is for reaches the loss as loss_fn's own `step` argument, not in it.
+  for lab, unl in zip(labeled, unlabeled):
     u = unl["image"]
     b = lab["image"].shape[0]
     # (B * mu, K, H, W, C) -> (B, mu * K, H, W, C): row i of both parts on the same device.
-    # 'step' (the state's step this batch is for) drives the unlabeled-loss ramp-up.
-    yield dict(lab, unlabeled_image=u.reshape(b, per_row, *u.shape[2:]),
-               step=np.full((b,), step, np.int32))
+    yield dict(lab, unlabeled_image=u.reshape(b, per_row, *u.shape[2:]))
 
 
 # ------------------------------------------------------------------------------- streams
@@ -199,8 +196,7 @@ def labeled_stream(source, config, *, local_batch, seed, start_step, process_ind
 
 def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_index,
                     process_count):
-  """{'image': (B, H, W, C), 'label': (B,), 'unlabeled_image': (B, mu * K, H, W, C),
-  'step': (B,) the step number, repeated}."""
+  """{'image': (B, H, W, C), 'label': (B,), 'unlabeled_image': (B, mu * K, H, W, C)}."""
   s = semi_settings(config)
   mu, k = s["unlabeled_ratio"], s["num_augment"]
   if mu < 1 or k < 1:
@@ -217,7 +213,7 @@ def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_in
       subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
       weak_views(config.data, k), local_batch=local_batch * mu,
       seed=seed + UNLABELED_SEED_OFFSET, **common)
-  return _zip(lab, unl, mu * k, start_step)
+  return _zip(lab, unl, mu * k)
 
 
 # ------------------------------------------------------------------------------- Tri-Net
@@ -225,22 +221,26 @@ def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_in
 
 def read_round_file(path: str) -> dict:
   """A Tri-Net round file: 'index' (M,) train indices, 'targets' (M, 3, C), 'weights' (M, 3)."""
-  if not path or not os.path.isfile(path):
+  if not path or not paths.exists(path):
     raise UserError(f"Tri-Net round file {path!r} not found; train Tri-Net with "
-                    "python -m jaxvision.train.trinet_rounds --config ... --workdir ..., which "
+                    "jaxvision train --config ... --workdir ..., which runs the rounds, "
                     "writes each round's file and sets config.trinet.round_file")
-  with np.load(path) as f:
+  with paths.local_open(path, "rb") as f:
+    data = io.BytesIO(f.read())  # np.load wants a seekable file; an object stream is not
+  with np.load(data) as f:
     return {k: f[k] for k in ("index", "targets", "weights")}
 
 
 def write_round_file(path: str, index, targets, weights) -> None:
   order = np.argsort(index, kind="stable")
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  with open(path + ".tmp", "wb") as f:
-    np.savez(f, index=np.asarray(index)[order].astype(np.int64),
-             targets=np.asarray(targets, np.float32)[order],
-             weights=np.asarray(weights, np.float32)[order])
-  os.replace(path + ".tmp", path)
+  buffer = io.BytesIO()
+  np.savez(buffer, index=np.asarray(index)[order].astype(np.int64),
+           targets=np.asarray(targets, np.float32)[order],
+           weights=np.asarray(weights, np.float32)[order])
+  paths.makedirs(path.rsplit("/", 1)[0] if "/" in path else ".")
+  # written beside and moved, so a killed driver never leaves half a round file
+  paths.write_bytes(path + ".tmp", buffer.getvalue())
+  paths.move(path + ".tmp", path)
 
 
 def trinet_round_stream(source, config, *, local_batch, seed, start_step, process_index,
@@ -251,11 +251,10 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
   out (keep_label=False), so pseudo-labeled examples carry only their pseudo-labels.
   With trinet.pi_weight > 0 (Tri-Net + Pi) the batch also carries, as the MixMatch stream's,
   'unlabeled_image' (B, mu * K, H, W, C): K weak views of B * mu images drawn from the whole
-  unlabeled set (no labels), and 'step' for the consistency ramp-up.
+  unlabeled set (no labels).
   """
-  trinet = config.get("trinet") or {}
-  get = trinet.get if hasattr(trinet, "get") else (lambda k, d=None: d)
-  data = read_round_file(get("round_file", ""))
+  trinet = TriNetSettings.from_config(config)
+  data = read_round_file(trinet.round_file)
   labeled, unlabeled = split_indices(source, config)
   _audit(source, config, labeled, process_index)
   subset = subset_source(source, data["index"], keep_label=False, tag="trinet_round",
@@ -270,7 +269,7 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
   common = dict(start_step=start_step, process_index=process_index,
                 process_count=process_count)
   rounds = pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed, **common)
-  if not float(get("pi_weight", 0.0)) > 0:
+  if not float(trinet.pi_weight) > 0:
     return rounds
   s = semi_settings(config)
   mu, k = s["unlabeled_ratio"], s["num_augment"]
@@ -281,4 +280,4 @@ def trinet_round_stream(source, config, *, local_batch, seed, start_step, proces
       subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
       weak_views(config.data, k), local_batch=local_batch * mu,
       seed=seed + UNLABELED_SEED_OFFSET, **common)
-  return _zip(rounds, unl, mu * k, start_step)
+  return _zip(rounds, unl, mu * k)

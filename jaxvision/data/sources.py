@@ -276,6 +276,42 @@ def load_image_folder_source(root: str | None, *, channels: int,
                 make_reader=make_reader, in_memory=False, bad_images=bad_images)
 
 
+# TFDS caption datasets whose feature names are known: name -> (image key, caption path).
+PAIR_FEATURES = {"coco_captions": ("image", ("captions", "text"))}
+
+
+def load_tfds_pairs_source(name: str, *, data_dir: str | None = None, download: bool = False,
+                           image_key: str | None = None, caption_key=None) -> Source:
+  """A TFDS image-caption dataset as a Source of {'image', 'captions': string vector}.
+
+  Known datasets (PAIR_FEATURES) need no keys; others name the image feature and the caption
+  feature (a string, a sequence of strings, or a (dict, key) path such as ('captions', 'text')).
+  """
+  known_image, known_caption = PAIR_FEATURES.get(name, (None, None))
+  image_key, caption_key = image_key or known_image, caption_key or known_caption
+  if image_key is None or caption_key is None:
+    raise UserError(f"TFDS {name!r} is not a known caption dataset "
+                    f"({', '.join(PAIR_FEATURES)}); pass image_key and caption_key")
+  builder = tfds_builder(name, data_dir=data_dir, download=download,
+                                 what="caption dataset")
+  if not random_access(builder):
+    raise no_random_access_error(name, builder)
+  path = tuple(caption_key) if isinstance(caption_key, (tuple, list)) else (caption_key,)
+  names = tfds_split_names(builder)
+  splits = {s: builder.info.splits[real].num_examples for s, real in names.items()}
+  image_shape = tuple(builder.info.features[image_key].shape)
+
+  def make_reader(split):
+    return readers.TfdsReader(name, names[split], data_dir=data_dir, image_key=image_key,
+                              fields={"captions": path}, string_fields=(path[0],),
+                              num_examples=splits[split], channels=image_shape[-1] or 3)
+
+  source = Source(name=name, num_classes=0, class_names=(), image_shape=image_shape,
+                  num_examples=splits, make_reader=make_reader, in_memory=False)
+  source.has_captions = True
+  return source
+
+
 def get_source(data_config) -> Source:
   """Builds the source that `data.name` names: digits, fashion_mnist, folder, tfds:NAME."""
   name = data_config.name
@@ -288,8 +324,6 @@ def get_source(data_config) -> Source:
                                     channels=data_config.get("channels", 3),
                                     bad_images=data_config.get("bad_images", "error"))
   if name.startswith("tfds_pairs:"):  # image-caption datasets, for CLIP
-    from jaxvision.data.image_text import load_tfds_pairs_source
-
     return load_tfds_pairs_source(name[len("tfds_pairs:"):],
                                   data_dir=data_config.get("dir") or None,
                                   download=data_config.get("download", False))

@@ -8,6 +8,7 @@ build it on `pipeline.train_batches`. An objective names its stream (`train_stre
 """
 
 from jaxvision.data import pipeline, views
+from jaxvision.settings.simclr import SimCLRSettings
 
 
 def single_stream(source, config, *, local_batch, seed, start_step, process_index,
@@ -35,10 +36,9 @@ STREAMS["image_text"] = image_text.image_text_stream
 def two_view_stream(source, config, *, local_batch, seed, start_step, process_index,
                     process_count):
   """SimCLR: {'view1', 'view2'} per example and no label; settings from config.simclr."""
-  s = config.get("simclr", None) or {}
-  view = views.two_view(config.data, crop_scale=tuple(s.get("crop_scale", (0.08, 1.0))),
-                        strength=float(s.get("color_strength", 1.0)),
-                        blur=s.get("blur", "auto"))
+  s = SimCLRSettings.from_config(config)
+  view = views.two_view(config.data, crop_scale=s.crop_scale, strength=s.color_strength,
+                        blur=s.blur)
   return pipeline.train_batches(
       source, view, local_batch=local_batch, seed=seed, start_step=start_step,
       process_index=process_index, process_count=process_count)

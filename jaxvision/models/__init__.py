@@ -9,9 +9,9 @@ from typing import Any
 
 import flax.linen as nn
 
-from jaxvision.models import (alexnet, clip, googlenet, googlenet_2014, inception, jigsaw,
-                              lenet, mae, nin, resnet, ssl, trinet, vgg, vit)
+from jaxvision.models import clip, jigsaw, mae, ssl, trinet
 from jaxvision.models.registry import ModelSpec, build, unknown_model_error
+from jaxvision.models.zoo import CLASSIFIERS
 
 
 def _merge(*modules) -> dict[str, ModelSpec]:
@@ -21,9 +21,7 @@ def _merge(*modules) -> dict[str, ModelSpec]:
   return table
 
 
-# Image classifiers: images -> logits (the zoo; `jaxvision models` lists them).
-CLASSIFIERS = _merge(lenet, alexnet, vgg, nin, googlenet, googlenet_2014, inception, resnet,
-                     vit)
+# Image classifiers (models/zoo.py): images -> logits; `jaxvision models` lists them.
 # The models of a training method, built around zoo backbones: MAE, CLIP (image-text), the
 # pretext-task nets (jigsaw, flip), Tri-Net's shared trunk with three heads, and the
 # self-supervised wrappers (rotation, SimCLR). Their outputs are what their objective needs.

@@ -86,14 +86,16 @@ class SimCLRNet(nn.Module):
 
 def backbone(encoder: str, dtype, settings) -> nn.Module:
   """The zoo model `encoder` without its classifier, for a method wrapper's "encoder"."""
-  from jaxvision.models import METHOD_MODELS, get_model  # the merged tables; no import cycle
+  from jaxvision.models.registry import build
+  from jaxvision.models.zoo import CLASSIFIERS  # not jaxvision.models: it imports this file
 
-  if encoder in METHOD_MODELS:
-    raise ValueError(f"model.encoder={encoder!r} is a method's model; name a zoo backbone "
-                     "such as resnet20, resnet18 or nin")
+  if encoder not in CLASSIFIERS:
+    raise ValueError(f"model.encoder={encoder!r} is not a zoo backbone (it is a method's "
+                     "model, or unknown); name one such as resnet20, resnet18 or nin "
+                     "(`jaxvision models` lists them)")
   try:
     # Passed as the wrapper's `encoder` attribute, Flax names the submodule "encoder".
-    return get_model(encoder, head=False, dtype=dtype, **settings)
+    return build(CLASSIFIERS, encoder, head=False, dtype=dtype, **settings)
   except TypeError as e:
     raise ValueError(f"model.encoder={encoder!r} has no head=False (pooled features) "
                      f"variant or does not take {sorted(settings)}: {e}") from None

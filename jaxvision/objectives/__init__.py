@@ -1,12 +1,13 @@
 """One file per method: each builds the loss of one train step from a model.
 
-Contract: an objective has `loss_fn(params, model_state, batch, rng) -> (loss, (metrics,
-new_model_state))`, where `model_state` holds the mutable collections (e.g. 'batch_stats');
-the train step is the same for every method.
+Contract: an objective has `loss_fn(params, model_state, batch, rng, step) -> (loss,
+(metrics, new_model_state))`, where `model_state` holds the mutable collections (e.g.
+'batch_stats') and `step` is the state's step before this update (a traced int32: ramps
+such as MixMatch's lambda_u read it); the train step is the same for every method.
 
 An objective also names its host-local batch stream (`train_stream`, a key of
 jaxvision.data.streams.STREAMS) and its evaluator (`evaluation`, a key of
-jaxvision.train.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
+jaxvision.evaluate.evaluators.EVALUATORS), and may define `init_inputs(input_shape)`: the
 positional model inputs to initialise parameters on (default: a dummy image batch),
 `init_model_state(model_state)`: the model state with the collections the method itself keeps
 across steps added (e.g. MixMatch's distribution-alignment window), and

@@ -51,7 +51,8 @@ class Clip:
     return (jnp.zeros((2, *input_shape), jnp.float32),
             jnp.zeros((2, self.model.context_length), jnp.int32))
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     del rng  # no dropout in CLIP
     image_emb, text_emb, logit_scale = self.model.apply(
         {"params": params, **model_state}, batch["image"], batch["tokens"], train=True)

@@ -108,7 +108,8 @@ class FlipPrediction:
                       "horizontal-flip labels into coin tosses; remove 'flip' from data.augment")
     return cls(model=model, flips=flips)
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     images = batch["image"]
     n, k = images.shape[0], len(self.flips)
     logits, new_state = apply_model(self.model, params, model_state,

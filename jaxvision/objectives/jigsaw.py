@@ -149,7 +149,8 @@ class Jigsaw:
     tiles = cut_tiles(images, offsets, grid=self.grid, tile=tile)
     return shuffle_tiles(tiles, jnp.asarray(self.permutations)[labels]), labels
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     puzzle_rng, dropout_rng = jax.random.split(rng)
     tiles, labels = self.make_puzzles(batch["image"], puzzle_rng)
     logits, new_state = apply_model(self.model, params, model_state, tiles, train=True,

@@ -40,7 +40,8 @@ class MAEObjective:
     return cls(model=model, mask_ratio=ratio,
                norm_pix_loss=bool(settings.get("norm_pix_loss", True)))
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     mask_rng, dropout_rng = jax.random.split(rng)
     images = batch["image"]
     pred, mask = self.model.apply({"params": params, **model_state}, images, train=True,

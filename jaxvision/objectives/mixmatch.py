@@ -133,7 +133,7 @@ class MixMatch:
     new_history = jnp.concatenate([batch_mean[None], history[:-1]])   # drop the oldest
     return jnp.mean(history, axis=0), {ALIGNMENT: {"history": new_history}}
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
     x = batch["image"]
     b = x.shape[0]
     num_classes = self.model.num_classes
@@ -172,9 +172,6 @@ class MixMatch:
                                  train=True, rng=drop_rng)
     logits = split_aux(out)[0]
     loss_x, loss_u = losses.mixmatch_losses(logits[:b], mixed_y[:b], logits[b:], mixed_y[b:])
-    # The stream numbers its batches with the step they are for (deterministic on resume);
-    # the loss function is not otherwise told the step.
-    step = batch["step"][0] if "step" in batch else 0
     weight = self.lambda_u * losses.linear_rampup(step, rampup_steps=self.rampup_steps)
     loss = loss_x + weight * loss_u
     accuracy = jnp.mean((jnp.argmax(logits[:b], -1) == jnp.argmax(mixed_y[:b], -1))

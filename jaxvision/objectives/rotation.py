@@ -32,7 +32,8 @@ class Rotation:
                        f"{getattr(model, 'num_classes', None)}")
     return cls(model=model)
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     images = batch["image"]
     rotated = losses.rotate_batch(images)
     targets = losses.rotation_targets(images.shape[0])

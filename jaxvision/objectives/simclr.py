@@ -11,7 +11,7 @@ batch, not of one device.
 
 Settings (`config.simclr`, all optional): temperature (0.5 for CIFAR-size batches as in the
 paper's CIFAR-10 experiments, 0.1 for ImageNet at batch 4096), crop_scale, color_strength and
-blur (read by the stream, jaxvision/data/streams.py).
+blur (read by the stream, jaxvision/data/streams.py), all in jaxvision.settings.simclr.
 """
 
 import dataclasses
@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxvision import losses
-from jaxvision.errors import UserError
+from jaxvision.settings.simclr import SimCLRSettings
 from jaxvision.objectives.supervised import apply_model
 
 
@@ -45,13 +45,10 @@ class SimCLR:
 
   @classmethod
   def from_config(cls, model, config):
-    settings = config.get("simclr", None) or {}
-    temperature = float(settings.get("temperature", 0.5))
-    if temperature <= 0:
-      raise UserError(f"simclr.temperature must be positive, got {temperature}")
-    return cls(model=model, temperature=temperature)
+    return cls(model=model, temperature=SimCLRSettings.from_config(config).temperature)
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     view1, view2 = batch["view1"], batch["view2"]
     n = view1.shape[0]
     z, new_state = apply_model(self.model, params, model_state,

@@ -28,7 +28,7 @@ def apply_model(model: nn.Module, params, model_state, images, *, train: bool, r
 class Supervised:
   model: nn.Module
   label_smoothing: float = 0.0
-  train_stream = "single"            # class attributes: jaxvision.data.streams, .train.evaluators
+  train_stream = "single"            # class attributes: jaxvision.data.streams, .evaluate.evaluators
   evaluation = "classification"
   # GoogLeNet (Szegedy et al. 2015, sec. 5) adds its auxiliary losses with weight 0.3.
   aux_loss_weight: float = 0.3
@@ -38,7 +38,8 @@ class Supervised:
     return cls(model=model, label_smoothing=config.get("label_smoothing", 0.0),
                aux_loss_weight=config.get("aux_loss_weight", 0.3))
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
+    del step  # no schedule inside this loss
     outputs, new_state = apply_model(self.model, params, model_state, batch["image"],
                                      train=True, rng=rng)
     logits, aux = split_aux(outputs)

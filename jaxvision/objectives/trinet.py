@@ -38,6 +38,7 @@ import jax.numpy as jnp
 
 from jaxvision import losses
 from jaxvision.objectives.supervised import apply_model
+from jaxvision.settings.trinet import TriNetSettings
 
 
 def per_head_loss(logits, targets, weights):
@@ -67,12 +68,11 @@ class TriNetObjective:
 
   @classmethod
   def from_config(cls, model, config):
-    t = config.get("trinet") or {}
-    get = t.get if hasattr(t, "get") else (lambda k, d=None: d)
-    return cls(model=model, pi_weight=float(get("pi_weight", 0.0)),
-               pi_rampup_steps=int(get("pi_rampup_steps", 0)))
+    s = TriNetSettings.from_config(config)  # an unknown trinet.* key is an error here
+    return cls(model=model, pi_weight=float(s.pi_weight),
+               pi_rampup_steps=int(s.pi_rampup_steps))
 
-  def loss_fn(self, params, model_state, batch, rng):
+  def loss_fn(self, params, model_state, batch, rng, step):
     x = batch["image"]
     b = x.shape[0]
     u = batch.get("unlabeled_image") if self.pi_weight > 0 else None
@@ -86,7 +86,6 @@ class TriNetObjective:
       pairs = out[b:].reshape(-1, 2, *out.shape[1:])           # (B * mu, 2, 3, C)
       pi = sum(losses.pi_consistency(pairs[:, 0, v], pairs[:, 1, v])
                for v in range(pairs.shape[2]))
-      step = batch["step"][0] if "step" in batch else 0
       weight = self.pi_weight * losses.linear_rampup(
           step, rampup_steps=self.pi_rampup_steps)
       loss = loss + weight * pi

@@ -11,7 +11,9 @@ from jaxvision import paths  # noqa: E402
 from jaxvision.errors import UserError  # noqa: E402
 
 PANELS = (("loss", "loss"), ("accuracy", "top-1 accuracy"), ("learning_rate", "learning rate"),
-          ("images_per_sec", "images / s"))
+          ("images_per_s", "images / s"))
+# Workdirs written before session 11 name the throughput as metrics.jsonl did then.
+OLD_NAMES = {"images_per_sec": "images_per_s"}
 
 
 def read_metrics(workdir: str) -> list[dict]:
@@ -21,9 +23,10 @@ def read_metrics(workdir: str) -> list[dict]:
   records = []
   for line in paths.read_text(path).splitlines():
     try:
-      records.append(json.loads(line))
+      record = json.loads(line)
     except ValueError:
       continue  # a line cut short by a kill
+    records.append({OLD_NAMES.get(k, k): v for k, v in record.items()})
   return records
 
 

@@ -102,12 +102,12 @@ def write_mae_grid(exp, variables, path, *, num_images: int = 8, split: str = "t
 def write_workdir_grid(workdir: str, out: str | None = None, **kwargs) -> pathlib.Path:
   """WORKDIR/report/mae_grid.png (or OUT/mae_grid.png) from the newest checkpoint of an MAE
   run; the `jaxvision report WORKDIR` hook for objective 'mae'."""
-  from jaxvision.reporting.report import load_run_config
-  from jaxvision.train import loop
+  from jaxvision.reporting.run_config import load_run_config
+  from jaxvision.train import experiment
   from jaxvision.train.state import eval_variables
 
   config = load_run_config(workdir)
-  exp, state = loop.load_trained(config, workdir)
+  exp, state = experiment.load_trained(config, workdir)
   variables = eval_variables(state)
   out = pathlib.Path(out or pathlib.Path(workdir) / "report")
   return write_mae_grid(exp, variables, out / "mae_grid.png", **kwargs)

@@ -5,23 +5,13 @@ newest checkpoint, and predicts the whole test split once for the confusion matr
 """
 
 import contextlib
-import json
 import os
 import tempfile
-
-import ml_collections
 
 from jaxvision import paths
 from jaxvision.errors import UserError
 from jaxvision.reporting import confusion, curves
-
-
-def load_run_config(workdir: str) -> ml_collections.ConfigDict:
-  path = paths.join(workdir, "config.json")
-  if not paths.exists(path):
-    raise UserError(f"no config.json in {workdir}; report needs a workdir that "
-                    "'jaxvision train' wrote")
-  return ml_collections.ConfigDict(json.loads(paths.read_text(path)))
+from jaxvision.reporting.run_config import load_run_config
 
 
 @contextlib.contextmanager
@@ -47,7 +37,7 @@ def write_report(workdir: str, out: str | None = None) -> str:
 
 
 def _write_report(workdir: str, out: str) -> str:
-  from jaxvision.train import loop
+  from jaxvision.train import experiment
 
   records = curves.read_metrics(workdir)
   config = load_run_config(workdir)
@@ -64,7 +54,7 @@ def _write_report(workdir: str, out: str) -> str:
   os.makedirs(out, exist_ok=True)  # only now: a refused report leaves nothing behind
   name = config.model.name
   curves.plot_run(records, os.path.join(out, "curves.png"), f"{name} on {config.data.name}")
-  exp, state = loop.load_trained(config, workdir)
+  exp, state = experiment.load_trained(config, workdir)
   preds, labels, wrong = confusion.predict_split(exp, state)
   classes = list(exp.source.class_names)
   matrix = confusion.confusion_matrix(preds, labels, len(classes))

@@ -135,9 +135,9 @@ class MetricsLog:
     done = step - self.start_step
     elapsed = time.time() - self.started
     eta = "?" if done <= 0 else _clock(elapsed / done * (self.total_steps - step))
-    rate = record.get("images_per_sec")
+    rate = record.get("images_per_s")
     rest = " ".join(f"{k}={v:.4g}" for k, v in record.items()
-                    if k not in ("step", "split", "loss", "images_per_sec"))
+                    if k not in ("step", "split", "loss", "images_per_s"))
     return (f"step {step}/{self.total_steps} loss {record.get('loss', float('nan')):.4f} "
             f"{'?' if rate is None else f'{rate:.1f}'} images/s ETA {eta} ({rest})")
 

@@ -1,5 +1,7 @@
 """Optax optimisers and learning-rate schedules named by the config."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -10,6 +12,35 @@ SCHEDULES = ("constant", "cosine", "step")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "lars")
 
 
+@dataclasses.dataclass(frozen=True)
+class OptimizerSettings:
+  """The optimiser and schedule keys of a config (defaults: config_defaults.base_config).
+
+  Built from a config by `from_config`, or directly where there is no config (`jaxvision
+  bench` times a constant-rate SGD with momentum: the defaults with schedule="constant").
+  """
+
+  optimizer: str = "sgd"
+  learning_rate: float = 0.1
+  momentum: float = 0.9
+  nesterov: bool = False
+  weight_decay: float = 0.0
+  adam_betas: tuple = (0.9, 0.999)
+  adam_eps: float = 1e-8
+  decay_matrices_only: bool = False
+  schedule: str = "cosine"
+  warmup_steps: int = 0
+  schedule_start_step: int = 0
+  lr_decay_at: tuple = (0.5, 0.75)
+  lr_decay_factor: float = 0.1
+
+  @classmethod
+  def from_config(cls, config) -> "OptimizerSettings":
+    if isinstance(config, cls):
+      return config
+    return cls(**{f.name: config.get(f.name, f.default) for f in dataclasses.fields(cls)})
+
+
 def make_schedule(config, total_steps: int) -> optax.Schedule:
   """config.schedule after config.warmup_steps of linear warm-up from 0.
 
@@ -18,7 +49,8 @@ def make_schedule(config, total_steps: int) -> optax.Schedule:
   it: each round resumes the previous round's checkpoint with a longer num_train_steps and
   anneals over its own steps (a schedule over the total would jump at every round).
   """
-  start = int(config.get("schedule_start_step", 0) or 0)
+  config = OptimizerSettings.from_config(config)
+  start = int(config.schedule_start_step or 0)
   if start:
     if not 0 < start < total_steps:
       raise UserError(f"schedule_start_step={start} must be below num_train_steps="
@@ -53,12 +85,13 @@ def _matrices(params):
 
 
 def _betas(config):
-  b1, b2 = config.get("adam_betas", (0.9, 0.999))
+  b1, b2 = config.adam_betas
   return float(b1), float(b2)
 
 
 def make_optimizer(config, total_steps: int):
   """Returns (tx, schedule). Weight decay for SGD is L2 in the gradient, as in the papers."""
+  config = OptimizerSettings.from_config(config)
   if config.learning_rate <= 0:
     raise UserError(f"learning_rate must be positive, got {config.learning_rate}")
   schedule = make_schedule(config, total_steps)
@@ -66,15 +99,15 @@ def make_optimizer(config, total_steps: int):
   if name == "sgd":
     tx = optax.chain(optax.add_decayed_weights(wd) if wd else optax.identity(),
                      optax.sgd(schedule, momentum=config.momentum or None,
-                               nesterov=config.get("nesterov", False)))
+                               nesterov=config.nesterov))
   elif name == "adam":
     tx = optax.chain(optax.add_decayed_weights(wd) if wd else optax.identity(),
-                     optax.adam(schedule, *_betas(config), eps=config.get("adam_eps", 1e-8)))
+                     optax.adam(schedule, *_betas(config), eps=config.adam_eps))
   elif name == "adamw":
     # decay_matrices_only: no decay on biases, norm gains or scalars such as CLIP's
     # logit_scale (Radford et al. 2021; Loshchilov and Hutter 2019 decay every weight).
-    mask = _matrices if config.get("decay_matrices_only", False) else None
-    tx = optax.adamw(schedule, *_betas(config), eps=config.get("adam_eps", 1e-8),
+    mask = _matrices if config.decay_matrices_only else None
+    tx = optax.adamw(schedule, *_betas(config), eps=config.adam_eps,
                      weight_decay=wd, mask=mask)
   elif name == "rmsprop":
     tx = optax.rmsprop(schedule, decay=0.9, momentum=config.momentum, eps=1.0)

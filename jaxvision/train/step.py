@@ -30,9 +30,9 @@ from jaxvision.parallel import batch_sharding, replicated_sharding
 from jaxvision.parallel.mesh import DATA_AXIS
 
 
-def _gradients(loss_fn, params, model_state, batch, rng):
+def _gradients(loss_fn, params, model_state, batch, rng, step):
   grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-  (_, (metrics, model_state)), grads = grad_fn(params, model_state, batch, rng)
+  (_, (metrics, model_state)), grads = grad_fn(params, model_state, batch, rng, step)
   return grads, metrics, model_state
 
 
@@ -48,17 +48,21 @@ def split_micro_batches(batch, steps: int, sharding=None):
 
 
 def accumulate_gradients(loss_fn, params, model_state, batch, rng, steps: int,
-                         micro_sharding=None):
-  """(mean gradient, mean metrics, model_state) over `steps` micro-batches of `batch`."""
+                         micro_sharding=None, *, step):
+  """(mean gradient, mean metrics, model_state) over `steps` micro-batches of `batch`.
+
+  `step` (the state's step, before this update) reaches loss_fn as its own argument: ramps
+  such as MixMatch's lambda_u read it; every micro-batch of one step gets the same.
+  """
   if steps == 1:
-    return _gradients(loss_fn, params, model_state, batch, rng)
+    return _gradients(loss_fn, params, model_state, batch, rng, step)
   micro = split_micro_batches(batch, steps, micro_sharding)
 
   def body(carry, xs):
     grad_sum, state = carry
     index, micro_batch = xs
     grads, metrics, state = _gradients(loss_fn, params, state, micro_batch,
-                                       jax.random.fold_in(rng, index))
+                                       jax.random.fold_in(rng, index), step)
     grad_sum = jax.tree.map(lambda s, g: s + g.astype(jnp.float32), grad_sum, grads)
     return (grad_sum, state), metrics
 
@@ -77,7 +81,8 @@ def train_step(state, batch, *, loss_fn, tx, schedule, base_rng, grad_accum_step
   if state.loss_scale is not None:  # float16: see train/loss_scale.py
     loss_fn = scaled(loss_fn, state.loss_scale["scale"])
   grads, metrics, model_state = accumulate_gradients(
-      loss_fn, state.params, state.model_state, batch, rng, grad_accum_steps, micro_sharding)
+      loss_fn, state.params, state.model_state, batch, rng, grad_accum_steps, micro_sharding,
+      step=state.step)
   if state.loss_scale is not None:
     scale = state.loss_scale["scale"]
     grads = jax.tree.map(lambda g: (g.astype(jnp.float32) / scale).astype(g.dtype), grads)

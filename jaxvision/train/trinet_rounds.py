@@ -33,13 +33,12 @@ proportions (class_balanced_pseudo_labels; not in the paper, see there why).
 trinet.labeled_share repeats L in each tri-training round's set so it stays about that share
 of it (labeled_repeats; not in the paper, see there why).
 
-  python -m jaxvision.train.trinet_rounds --config configs/trinet_fashion_mnist.py --workdir W
+  jaxvision train --config configs/trinet_fashion_mnist.py --workdir W   (runs the rounds)
 """
 
 import copy
+import dataclasses
 import json
-import os
-import sys
 import time
 
 import jax
@@ -47,29 +46,20 @@ import jax.numpy as jnp
 import numpy as np
 import tensorflow as tf
 
+from jaxvision import paths
 from jaxvision.losses import consistency as losses
 from jaxvision.data import semi, sources, views
 from jaxvision.errors import UserError
-from jaxvision.train import loop
+from jaxvision.settings.trinet import TriNetSettings
+from jaxvision.train import experiment, loop
 from jaxvision.train.state import eval_variables
 
-DEFAULTS = dict(rounds=4, init_steps=500, steps_per_round=250, sigma0=0.95, sigma_os=0.25,
-                sigma_decay=0.05, smear_std=0.05, pool_base=1000, fine_tune_every=4,
-                des_passes=6, des_max_unstable=1 / 3, predict_batch=1000,
-                restart_schedule=False, pi_weight=0.0, pi_rampup_steps=0,
-                class_balance=False, labeled_share=0.0)
+# The settings as a dict (the round code indexes them by name); defaults: TriNetSettings.
+DEFAULTS = {k: v for k, v in dataclasses.asdict(TriNetSettings()).items() if k != "round_file"}
 
 
 def settings(config) -> dict:
-  t = config.get("trinet") or {}
-  out = {k: (t.get(k, v) if hasattr(t, "get") else v) for k, v in DEFAULTS.items()}
-  if out["rounds"] < 0 or out["init_steps"] <= 0 or out["steps_per_round"] <= 0:
-    raise UserError("trinet.rounds must be >= 0 and trinet.init_steps, "
-                    "trinet.steps_per_round positive")
-  if not 0.0 <= out["labeled_share"] < 1.0:
-    raise UserError(f"trinet.labeled_share={out['labeled_share']} must be in [0, 1): the "
-                    "share of a round's training examples that are labeled (0: no repeats)")
-  return out
+  return dataclasses.asdict(TriNetSettings.from_config(config))
 
 
 def labeled_repeats(num_labeled: int, num_pseudo: int, share: float) -> int:
@@ -87,7 +77,7 @@ def labeled_repeats(num_labeled: int, num_pseudo: int, share: float) -> int:
 
 
 def round_path(workdir: str, r: int) -> str:
-  return os.path.join(workdir, "trinet", f"round_{r:02d}.npz")
+  return paths.join(workdir, "trinet", f"round_{r:02d}.npz")
 
 
 def schedule(s: dict, num_unlabeled: int):
@@ -223,8 +213,7 @@ def _train(config, workdir, path, steps, start, restart_schedule):
 
 def _log(workdir, record):
   if jax.process_index() == 0:
-    with open(os.path.join(workdir, "trinet_rounds.jsonl"), "a") as f:
-      f.write(json.dumps(record) + "\n")
+    paths.append_text(paths.join(workdir, "trinet_rounds.jsonl"), json.dumps(record) + "\n")
   print("trinet: " + json.dumps(record), flush=True)
 
 
@@ -242,9 +231,9 @@ def run_rounds(config, workdir: str) -> dict:
   labeled, unlabeled = semi.split_indices(source, config)
   images, hidden = semi.train_arrays(source)
   c = source.num_classes
-  os.makedirs(os.path.join(workdir, "trinet"), exist_ok=True)
+  paths.makedirs(paths.join(workdir, "trinet"))
   path = round_path(workdir, 0)
-  if not os.path.isfile(path):
+  if not paths.exists(path):
     semi.write_round_file(path, labeled, *smeared_round(hidden[labeled], c, s, config.seed, 0))
     _log(workdir, {"round": 0, "kind": "init: output smearing", "labeled": len(labeled)})
   final = _train(config, workdir, path, s["init_steps"], 0, s["restart_schedule"])
@@ -252,7 +241,7 @@ def run_rounds(config, workdir: str) -> dict:
   for r, pool_size, fine_tune, sigma_t in schedule(s, len(unlabeled)):
     path = round_path(workdir, r)
     steps = s["init_steps"] + r * s["steps_per_round"]
-    if not os.path.isfile(path):
+    if not paths.exists(path):
       start = time.time()
       if fine_tune:
         semi.write_round_file(path, labeled,
@@ -264,7 +253,7 @@ def run_rounds(config, workdir: str) -> dict:
         cfg = copy.deepcopy(config)
         with cfg.unlocked():
           cfg.trinet.round_file = round_path(workdir, r - 1)
-        exp, state = loop.load_trained(cfg, workdir)
+        exp, state = experiment.load_trained(cfg, workdir)
         probs = predict_pool(exp, state, images[pool], s)
         mc_fn = lambda idx: predict_pool(exp, state, images[pool[idx]], s,
                                          dropout_passes=s["des_passes"], seed=config.seed + r)
@@ -301,15 +290,3 @@ def run_rounds(config, workdir: str) -> dict:
 
 def _acc(pred, truth):
   return round(float(np.mean(pred == truth)), 4) if len(truth) else None
-
-
-def main(argv=None) -> int:
-  """`python -m jaxvision.train.trinet_rounds --config C --workdir W`: the same as
-  `jaxvision train`, which runs the rounds for objective 'trinet'."""
-  from jaxvision import cli
-
-  return cli.main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-  sys.exit(main())

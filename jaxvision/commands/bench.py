@@ -2,7 +2,7 @@
 
   jaxvision bench --model resnet50 --batch-size 256 --image-size 224 --dtype bfloat16 \
       --steps 20 [--json] [--peak-tflops X]
-  python -m jaxvision.bench ...   (the same, without the CLI)
+  python -m jaxvision.commands.bench ...   (the same, without the CLI)
 
 It times exactly the step `jaxvision train` runs: `compile_train_step` over a mesh of every
 device, the Supervised objective, SGD with momentum, the state donated. One random batch is
@@ -16,8 +16,8 @@ and MFU against the device's dense peak.
 literal (a bare word is a string): e.g. `--model-setting attention_impl=cudnn` for a ViT.
 The settings and $XLA_FLAGS are recorded in the JSON, so variants can be told apart.
 
-Imports jax, flax, optax and jaxvision's models/objectives/parallel/train.step/state/optim
-only, never TensorFlow or ml_collections: accelerator hosts may lack them. jax is imported
+Imports jax, flax, optax and jaxvision's models/objectives/parallel/train.experiment/step/
+state/optim only, never TensorFlow or ml_collections: accelerator hosts may lack them. jax is imported
 inside functions so that `peak_tflops` and `format_table` stay usable from scripts that run
 another framework (benchmarks/torch_reference.py).
 """
@@ -30,6 +30,9 @@ import statistics
 import sys
 import time
 
+from jaxvision.commands.cost import cost_flops
+
+HELP = "train-step speed and MFU on synthetic data"
 DTYPE_NAMES = ("bfloat16", "float32")
 
 # Dense (no structured sparsity) peak TFLOP/s per chip, (bfloat16, float32), from the vendors'
@@ -71,31 +74,11 @@ def peak_tflops(device_kind: str, dtype: str) -> tuple[float | None, str]:
   return None, ""
 
 
-class _Config(dict):
-  """The few optimiser settings make_optimizer reads, with attribute and .get access."""
-
-  __getattr__ = dict.__getitem__
-
-
-def _optimizer_config(learning_rate: float = 0.1) -> _Config:
-  return _Config(optimizer="sgd", learning_rate=learning_rate, momentum=0.9, nesterov=False,
-                 weight_decay=0.0, schedule="constant", warmup_steps=0)
-
-
-def _cost_flops(cost) -> float:
-  """`cost_analysis()` is a dict in recent jax, a list of per-module dicts in older ones."""
-  if not cost:
-    return 0.0
-  if isinstance(cost, dict):
-    cost = [cost]
-  return float(sum(c.get("flops", 0.0) for c in cost if c))
-
-
 def _lowered_flops(lowered) -> float:
   """Flops of a Lowered's pre-optimisation HLO; 0.0 where the backend cannot count them (a
   PJRT plugin such as CUDA's: jax raises NotImplementedError or returns None there)."""
   try:
-    return _cost_flops(lowered.cost_analysis())
+    return cost_flops(lowered.cost_analysis())
   except Exception:  # noqa: BLE001 - any failure means "no count from this route"
     return 0.0
 
@@ -133,7 +116,7 @@ def step_flops(compiled, lowered, num_devices: int, cpu_count) -> tuple[float, s
   used if the compiled one is under half of it.
   """
   try:
-    compiled_flops = _cost_flops(compiled.cost_analysis()) * num_devices
+    compiled_flops = cost_flops(compiled.cost_analysis()) * num_devices
   except Exception:  # noqa: BLE001 - as _lowered_flops: no count from this route
     compiled_flops = 0.0
   counts = {"compiled": compiled_flops, "lowered": _lowered_flops(lowered)}
@@ -182,15 +165,16 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
   a few % of the usual count, at 32x32 (1x1 maps in ResNet's last stage) ~40% lower.
   model_settings: model attributes to override (e.g. {"attention_impl": "cudnn"}); the CPU
   FLOP count runs the model with attention_impl="xla" (the same math, no GPU custom call).
-  Raises KeyError for an unknown model, ValueError for a bad setting.
+  Raises UserError for an unknown model or a setting it does not take, ValueError for a bad
+  size or step count.
   """
   import jax
-  import jax.numpy as jnp
   import numpy as np
 
   from jaxvision import models, objectives
   from jaxvision.parallel import global_batch, make_mesh, replicated_sharding
-  from jaxvision.train.optim import make_optimizer
+  from jaxvision.train.experiment import make_model
+  from jaxvision.train.optim import OptimizerSettings, make_optimizer
   from jaxvision.train.state import count_params, create_state
   from jaxvision.train.step import compile_train_step
 
@@ -202,17 +186,14 @@ def run_benchmark(model: str, batch_size: int, image_size: int, dtype: str, step
   if batch_size < 1 or batch_size % mesh.size:
     raise ValueError(f"batch size {batch_size} is not a positive multiple of the "
                      f"{mesh.size} devices")
-  kwargs = {"num_classes": num_classes,
-            "dtype": {"bfloat16": jnp.bfloat16, "float32": jnp.float32}[dtype]}
+  kwargs = {}
   if model in models.MODELS and _takes_image_size(models.MODELS[model].build):
     kwargs["image_size"] = image_size  # ViTs size their position table to the input
   model_settings = dict(model_settings or {})
   kwargs.update(model_settings)
-  try:
-    net = models.get_model(model, **kwargs)
-  except TypeError as e:  # A dataclass field the model does not have.
-    raise ValueError(f"model {model!r} does not take the settings {model_settings}: {e}")
-  tx, schedule = make_optimizer(_optimizer_config(), warmup + steps)
+  net = make_model(model, num_classes=num_classes, dtype=dtype, settings=kwargs)
+  # SGD with momentum 0.9 at a constant rate: the step `train` runs, without a schedule.
+  tx, schedule = make_optimizer(OptimizerSettings(schedule="constant"), warmup + steps)
   input_shape = (image_size, image_size, channels)
   init = jax.jit(lambda r: create_state(net, tx, r, input_shape),
                  out_shardings=replicated_sharding(mesh))
@@ -313,21 +294,23 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
   p.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
-def add_bench_parser(subparsers) -> argparse.ArgumentParser:
+def add_parser(subparsers) -> argparse.ArgumentParser:
   """Adds `bench` to the `jaxvision` command's subparsers."""
-  p = subparsers.add_parser("bench", help="train-step speed and MFU on synthetic data")
+  p = subparsers.add_parser("bench", help=HELP)
   _add_arguments(p)
   return p
 
 
-def run_bench_command(args) -> int:
+def run(args, rest=()) -> int:
   """Runs `jaxvision bench` from parsed arguments; 2 with a one-line error for bad input."""
+  from jaxvision.errors import UserError
+
   try:
     result = run_benchmark(args.model, args.batch_size, args.image_size, args.dtype,
                            args.steps, args.peak_tflops, args.num_classes,
                            warmup=args.warmup, grad_accum_steps=args.grad_accum_steps,
                            model_settings=parse_model_settings(args.model_setting))
-  except (KeyError, ValueError) as e:
+  except (KeyError, ValueError, UserError) as e:
     message = e.args[0] if e.args else str(e)
     print(f"jaxvision: error: {message}", file=sys.stderr)
     return 2
@@ -341,7 +324,7 @@ def run_bench_command(args) -> int:
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="jaxvision bench", description=__doc__.split("\n")[0])
   _add_arguments(parser)
-  return run_bench_command(parser.parse_args(argv))
+  return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

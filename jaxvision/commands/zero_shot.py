@@ -10,9 +10,11 @@ the metrics as JSON (default folder WORKDIR/zero_shot).
 import json
 import os
 
+HELP = "zero-shot classification with a CLIP run"
 
-def add_zero_shot_parser(subparsers) -> None:
-  p = subparsers.add_parser("zero-shot", help="zero-shot classification with a CLIP run")
+
+def add_parser(subparsers) -> None:
+  p = subparsers.add_parser("zero-shot", help=HELP)
   p.add_argument("--workdir", required=True, help="a CLIP training workdir")
   p.add_argument("--data", default=None,
                  help="dataset to classify (data.name: fashion_mnist, tfds:NAME, folder...); "
@@ -25,15 +27,20 @@ def add_zero_shot_parser(subparsers) -> None:
   p.add_argument("--out", default=None, help="folder for confusion.png and metrics.json")
 
 
-def run_zero_shot(args) -> dict:
+def run(args, rest=()) -> int:
+  zero_shot(args)
+  return 0
+
+
+def zero_shot(args) -> dict:
   """Prints and returns {'accuracy', 'top5_accuracy', 'num_examples', 'step'}."""
   import numpy as np
 
   from jaxvision.errors import UserError
   from jaxvision.evaluate.zero_shot import zero_shot_predictions
   from jaxvision.reporting import confusion
-  from jaxvision.reporting.report import load_run_config
-  from jaxvision.train import loop
+  from jaxvision.reporting.run_config import load_run_config
+  from jaxvision.train.experiment import load_trained
   from jaxvision.train.state import eval_variables
 
   config = load_run_config(args.workdir)
@@ -45,7 +52,7 @@ def run_zero_shot(args) -> dict:
     config.data.dir = args.data_dir or ""
   if args.templates and any("{}" not in t for t in args.templates):
     raise UserError("every --templates entry needs {} where the class name goes")
-  exp, state = loop.load_trained(config, args.workdir)
+  exp, state = load_trained(config, args.workdir)
   if not exp.source.class_names:
     raise UserError(f"dataset {config.data.name!r} has no class names to build prompts from")
   variables = eval_variables(state)

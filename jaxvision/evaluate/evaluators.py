@@ -1,6 +1,6 @@
 """Evaluators by name: what "evaluate this run" means for a method.
 
-An evaluator is `fn(exp, variables, split) -> dict of floats`; `exp` is loop.Experiment and
+An evaluator is `fn(exp, variables, split) -> dict of floats`; `exp` is train.experiment.Experiment and
 `variables` = {'params': the parameters to evaluate (the EMA when the run keeps one),
 **model_state}. The loop calls the objective's evaluator every eval_every_steps and at the
 end; `jaxvision eval --workdir` calls it on the latest checkpoint.

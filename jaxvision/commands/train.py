@@ -1,0 +1,27 @@
+"""`jaxvision train --config configs/NAME.py --workdir DIR [--config.KEY=VALUE ...]`."""
+
+from jaxvision.commands import runtime
+
+HELP = "train (resuming from the workdir's latest checkpoint)"
+
+
+def add_parser(subparsers) -> None:
+  p = subparsers.add_parser("train", help=HELP,
+                            epilog="Override any config value with --config.KEY=VALUE.")
+  runtime.add_run_arguments(p)
+
+
+def run(args, rest) -> int:
+  runtime.check_run_arguments(args)
+  config = runtime.load_config(args, rest)
+  runtime.start_jax(args, config)
+  if config.objective == "trinet":
+    # Tri-Net alternates tri-training rounds (pseudo-labelling between runs of the loop).
+    from jaxvision.train import trinet_rounds
+
+    runtime.print_metrics("final test", trinet_rounds.run_rounds(config, args.workdir))
+    return 0
+  from jaxvision.train import loop
+
+  runtime.print_metrics("final test", loop.train_and_evaluate(config, args.workdir))
+  return 0
