@@ -4,7 +4,7 @@
       --workdir runs/trinet_c10_4000
   jaxvision train --config configs/trinet_cifar10.py:cnn13 \
       --workdir runs/trinet_c10_cnn13
-  (for objective 'trinet', `jaxvision train` runs every round; first time:
+  (the train loop runs every round as a phase; first time:
   --config.data.download=True or TFDS's cifar10 prepared in --config.data.dir)
 
 Hardware: written for one accelerator; NOT run here. Expected result: 8.30 % test error with
@@ -59,11 +59,11 @@ def get_config(arg=None):
       "rounds": 30, "init_steps": 40_000, "steps_per_round": 5_000, "sigma0": 0.95,
       "sigma_os": 0.25, "sigma_decay": 0.05, "smear_std": 0.05, "pool_base": 1000,
       "fine_tune_every": 4, "des_passes": 6, "des_max_unstable": 1 / 3,
-      "predict_batch": 1000, "round_file": "", "restart_schedule": False,
+      "predict_batch": 1000, "restart_schedule": False,
       "pi_weight": 0.0, "pi_rampup_steps": 0, "class_balance": False, "labeled_share": 0.0})
   config.batch_size = 128
   config.eval_batch_size = 1000
-  config.num_train_steps = 40_000
+  config.num_train_steps = 40_000  # not read: the rounds (init + rounds x steps) set the length
   config.optimizer = "sgd"
   config.learning_rate = 0.05
   config.momentum = 0.9

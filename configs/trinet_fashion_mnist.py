@@ -3,7 +3,7 @@
   apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
   jaxvision train --config configs/trinet_fashion_mnist.py \
       --workdir runs/trinet_fmnist
-  (for objective 'trinet', `jaxvision train` runs every round: jaxvision/train/trinet_rounds.py)
+  (the train loop runs every round as a phase: jaxvision/objectives/trinet.py)
 
 Hardware: this 2-core CPU (no accelerator). Result (session 5, BUILD_NOTES.md): vote
 accuracy 0.8269 on the full 10,000-image test split after round 10, one seed: +3.53 points
@@ -66,12 +66,12 @@ def get_config(arg=None):
       "rounds": 10, "init_steps": 1000, "steps_per_round": 1000, "sigma0": 0.95,
       "sigma_os": 0.25, "sigma_decay": 0.05, "smear_std": 0.05, "pool_base": 1000,
       "fine_tune_every": 4, "des_passes": 6, "des_max_unstable": 1 / 3,
-      "predict_batch": 1000, "round_file": "", "restart_schedule": True,
+      "predict_batch": 1000, "restart_schedule": True,
       "pi_weight": 0.0, "pi_rampup_steps": 0, "class_balance": False,
       "labeled_share": 0.5})
   config.batch_size = 64
   config.eval_batch_size = 1000
-  config.num_train_steps = 1000  # the driver sets it per round
+  config.num_train_steps = 1000  # not read: the rounds (init + rounds x steps) set the length
   config.optimizer = "adamw"
   config.learning_rate = 0.002
   config.weight_decay = 0.02  # as the baseline's and MixMatch's configs

@@ -19,13 +19,13 @@ import sys
 import time
 
 from jaxvision.config_loading import apply_overrides, load_config_file
-from jaxvision.train import loop, trinet_rounds
+from jaxvision.train import loop
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNS = {
     "sup": ("configs/supervised400_fashion_mnist.py", loop.train_and_evaluate),
     "mixmatch": ("configs/mixmatch_fashion_mnist.py", loop.train_and_evaluate),
-    "trinet": ("configs/trinet_fashion_mnist.py", trinet_rounds.run_rounds),
+    "trinet": ("configs/trinet_fashion_mnist.py", loop.train_and_evaluate),
 }
 FLOORS = {"mixmatch": 0.05, "trinet": 0.03}
 

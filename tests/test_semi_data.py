@@ -8,7 +8,7 @@ import pytest
 
 from gcs_server import bucket_files, emulator_env, gcs  # noqa: F401 (the fixture)
 from jaxvision.config_defaults import base_config
-from jaxvision.data import semi, sources
+from jaxvision.data import semi, sources, trinet
 from jaxvision.errors import UserError
 
 CLASSES, PER_CLASS = 4, 12
@@ -110,32 +110,31 @@ def test_trinet_round_stream_has_targets_not_labels(tmp_path):
   index = np.array([5, 1, 30])
   targets = np.eye(CLASSES, dtype=np.float32)[[0, 1, 2]][:, None].repeat(3, 1)
   weights = np.array([[1, 1, 1], [0, 1, 0], [1, 0, 0]], np.float32)
-  semi.write_round_file(path, index, targets, weights)
-  data = semi.read_round_file(path)
+  trinet.write_round_file(path, index, targets, weights)
+  data = trinet.read_round_file(path)
   np.testing.assert_array_equal(data["index"], [1, 5, 30])  # sorted, rows moved with it
   np.testing.assert_array_equal(data["weights"][0], [0, 1, 0])
   c = _config()
-  c.trinet = ml_collections.ConfigDict({"round_file": path})
-  batch = next(semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
-                                        process_index=0, process_count=1))
+  batch = next(trinet.trinet_round_stream(source, c, round_file=path, local_batch=3, seed=0,
+                                          start_step=0, process_index=0, process_count=1))
   assert set(batch) == {"image", "targets", "weights"}
   assert batch["targets"].shape == (3, 3, CLASSES) and batch["weights"].shape == (3, 3)
   with pytest.raises(UserError, match="round file"):
-    c.trinet.round_file = str(tmp_path / "missing.npz")
-    semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
-                             process_index=0, process_count=1)
+    trinet.trinet_round_stream(source, c, round_file=str(tmp_path / "missing.npz"),
+                               local_batch=3, seed=0, start_step=0, process_index=0,
+                               process_count=1)
 
 
 def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
   source = _source("toy_trinet_pi")
   path = str(tmp_path / "round.npz")
   targets = np.eye(CLASSES, dtype=np.float32)[[0, 1, 2]][:, None].repeat(3, 1)
-  semi.write_round_file(path, np.array([5, 1, 30]), targets, np.ones((3, 3), np.float32))
+  trinet.write_round_file(path, np.array([5, 1, 30]), targets, np.ones((3, 3), np.float32))
   c = _config()  # unlabeled_ratio 2, num_augment 2
-  c.trinet = ml_collections.ConfigDict({"round_file": path, "pi_weight": 1.0})
+  c.trinet = ml_collections.ConfigDict({"pi_weight": 1.0})
   _, unlabeled = semi.split_indices(source, c)
-  batch = next(semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=7,
-                                        process_index=0, process_count=1))
+  batch = next(trinet.trinet_round_stream(source, c, round_file=path, local_batch=3, seed=0,
+                                          start_step=7, process_index=0, process_count=1))
   assert set(batch) == {"image", "targets", "weights", "unlabeled_image"}
   assert batch["unlabeled_image"].shape == (3, 4, 8, 8, 1)  # mu * K = 4 views per row
   ids = np.rint(batch["unlabeled_image"][..., 0, 0, 0]).astype(int)   # (3, 4)
@@ -143,19 +142,19 @@ def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
   np.testing.assert_array_equal(ids[:, 0::2], ids[:, 1::2])  # views of one image side by side
   c.semi.num_augment = 3
   with pytest.raises(UserError, match="num_augment=2"):
-    semi.trinet_round_stream(source, c, local_batch=3, seed=0, start_step=0,
-                             process_index=0, process_count=1)
+    trinet.trinet_round_stream(source, c, round_file=path, local_batch=3, seed=0,
+                               start_step=0, process_index=0, process_count=1)
 
 
 ROUND_TRIP = """
 import numpy as np
 from jaxvision import paths
 paths.configure_object_storage()
-from jaxvision.data import semi
+from jaxvision.data import trinet
 path = "gs://bucket/w/trinet/round_01.npz"
 targets = np.eye(3, dtype=np.float32)[[2, 0, 1]][:, None].repeat(3, 1)
-semi.write_round_file(path, np.array([9, 4, 7]), targets, np.ones((3, 3), np.float32))
-data = semi.read_round_file(path)
+trinet.write_round_file(path, np.array([9, 4, 7]), targets, np.ones((3, 3), np.float32))
+data = trinet.read_round_file(path)
 assert data["index"].tolist() == [4, 7, 9], data["index"]  # sorted, targets with them
 assert data["targets"][:, 0].argmax(-1).tolist() == [0, 1, 2], data["targets"]
 print("OK", paths.exists(path + ".tmp"))

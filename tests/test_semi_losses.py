@@ -11,7 +11,8 @@ from jaxvision.losses import consistency
 from jaxvision.models.trinet import TriNet, vote
 from jaxvision.objectives.mixmatch import MixMatch, guess_labels, mix_with_shuffle
 from jaxvision.objectives.trinet import per_head_loss
-from jaxvision.train import trinet_rounds
+from jaxvision.objectives import trinet_rounds
+from jaxvision.settings.trinet import TriNetSettings
 
 
 def test_guess_labels_is_sharpened_mean_by_hand():
@@ -86,7 +87,7 @@ def test_trinet_heads_differ_and_mc_dropout_is_random():
 
 
 def test_schedule_pool_growth_threshold_and_diversity_rounds():
-  s = dict(trinet_rounds.DEFAULTS, rounds=9)
+  s = TriNetSettings(rounds=9)
   plan = trinet_rounds.schedule(s, num_unlabeled=10_000)
   # pools 2000, 4000, 8000, then |U|; round 4 reaches |U| and is a smearing round (4 % 4 == 0)
   assert [p for _, p, _, _ in plan] == [2000, 4000, 8000] + [10_000] * 6
@@ -112,8 +113,7 @@ def test_pseudo_label_round_agreement_and_editing():
     out[:3, where] = [[.9, .1]] * 3          # 3 of 6 passes flip example 3: > 2 -> removed
     return out
 
-  heads = trinet_rounds.pseudo_label_round(probs, mc_fn, 0.9,
-                                           dict(trinet_rounds.DEFAULTS))
+  heads = trinet_rounds.pseudo_label_round(probs, mc_fn, 0.9, TriNetSettings())
   finals = np.array([f for _, _, f in heads])
   np.testing.assert_array_equal(finals, [[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 0, 0]])
   assert heads[1][0][1] == 0  # head 2's pseudo-label for example 1 is the others' class 0
@@ -234,7 +234,8 @@ def test_trinet_pi_term_pairs_the_two_views_of_each_image_and_ramps():
   p, q = rng.normal(size=(2, 4, 4, 1)), rng.normal(size=(2, 4, 4, 1))
   variables = model.init(jax.random.key(0), jnp.zeros((2, 4, 4, 1)))
   params, state = variables["params"], {"batch_stats": variables["batch_stats"]}
-  obj = TriNetObjective(model=model, pi_weight=4.0, pi_rampup_steps=10)
+  obj = TriNetObjective(model=model,
+                        settings=TriNetSettings(pi_weight=4.0, pi_rampup_steps=10))
   # Rows of unlabeled_image are (image, 2 views): identical views cost nothing (no dropout),
   # different ones do; and the weight is 4 * 5/10 at step 5.
   same = np.stack([p, p], axis=1)
@@ -262,11 +263,11 @@ def test_class_balanced_pseudo_labels_by_hand():
   pk = np.array([[.9, .05, .05], [.95, .03, .02], [.2, .6, .2], [.1, .8, .1], [.6, .2, .2],
                  [.01, .98, .01]], np.float32)
   # agree: rows 0-3 (0, 0, 1, 1); row 4 (2 vs 0) and row 5 (0 vs 1) disagree.
-  labels, keep = trinet_rounds.class_balanced_pseudo_labels(pj, pk, count=3,
-                                                            prior=[1 / 3, 1 / 3, 1 / 3])
+  labels, keep = consistency.class_balanced_pseudo_labels(pj, pk, count=3,
+                                                          prior=[1 / 3, 1 / 3, 1 / 3])
   np.testing.assert_array_equal(labels, [0, 0, 1, 1, 2, 0])
   # class 0: row 1 (confidence 0.96) beats row 0 (0.9); class 1: row 3 (0.75) beats row 2 (0.7);
   # class 2: nobody agrees, so its share stays unused.
   np.testing.assert_array_equal(keep, [False, True, False, True, False, False])
-  _, keep = trinet_rounds.class_balanced_pseudo_labels(pj, pk, count=6, prior=[2, 1, 0])
+  _, keep = consistency.class_balanced_pseudo_labels(pj, pk, count=6, prior=[2, 1, 0])
   np.testing.assert_array_equal(keep, [True, True, True, True, False, False])  # quotas 4, 2, 0

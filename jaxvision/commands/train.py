@@ -15,12 +15,6 @@ def run(args, rest) -> int:
   runtime.check_run_arguments(args)
   config = runtime.load_config(args, rest)
   runtime.start_jax(args, config)
-  if config.objective == "trinet":
-    # Tri-Net alternates tri-training rounds (pseudo-labelling between runs of the loop).
-    from jaxvision.train import trinet_rounds
-
-    runtime.print_metrics("final test", trinet_rounds.run_rounds(config, args.workdir))
-    return 0
   from jaxvision.train import loop
 
   runtime.print_metrics("final test", loop.train_and_evaluate(config, args.workdir))

@@ -1,4 +1,5 @@
-"""Semi-supervised data: a balanced labeled subset, the rest as unlabeled data, and their streams.
+"""Semi-supervised data: a balanced labeled subset, the rest as unlabeled data, and their streams
+(Tri-Net's round files and stream: data/trinet.py).
 
 Settings live in `config.semi` (jaxvision.settings.semi.SemiSettings: its defaults fill what
 the block leaves out, an unknown key is an error):
@@ -7,8 +8,8 @@ the block leaves out, an unknown key is an error):
                     one split sees the same labels)
   unlabeled_ratio   mu: unlabeled examples per labeled example in a batch (MixMatch: 1)
   num_augment       K: weak views of each unlabeled example (MixMatch: 2)
-  audit_dir         if set, process 0 writes AUDIT_DIR/labeled_indices.json there; the round
-                    driver and experiments/semi_compare.py set it to the workdir (a stream is
+  audit_dir         if set, process 0 writes AUDIT_DIR/labeled_indices.json there; the train
+                    loop and experiments/semi_compare.py set it to the workdir (a stream is
                     not told the workdir; the command line can pass --config.semi.audit_dir)
 
 The unlabeled examples never carry their labels: the unlabeled source's dataset has the
@@ -22,7 +23,6 @@ the leading dimension like any other batch; rows i of the two parts travel toget
 """
 
 import dataclasses
-import io
 import json
 
 import numpy as np
@@ -33,7 +33,6 @@ from jaxvision.data.sources import Source
 from jaxvision import paths
 from jaxvision.errors import UserError
 from jaxvision.settings.semi import SemiSettings
-from jaxvision.settings.trinet import TriNetSettings
 
 SPLIT = "train"
 # The two streams must not share augmentation randomness or shuffle order.
@@ -119,7 +118,7 @@ def write_labeled_indices(directory: str, source: Source, indices: np.ndarray, *
   return path
 
 
-def _audit(source, config, labeled, process_index):
+def audit_split(source, config, labeled, process_index):
   s = semi_settings(config)
   if s["audit_dir"] and process_index == 0:
     write_labeled_indices(s["audit_dir"], source, labeled,
@@ -171,7 +170,7 @@ def weak_views(data_config, num_views: int):
   return fn
 
 
-def _zip(labeled, unlabeled, per_row: int):
+def zip_unlabeled(labeled, unlabeled, per_row: int):
   # The step a batch is for reaches the loss as loss_fn's own `step` argument, not in it.
   for lab, unl in zip(labeled, unlabeled):
     u = unl["image"]
@@ -187,7 +186,7 @@ def labeled_stream(source, config, *, local_batch, seed, start_step, process_ind
                    process_count):
   """Supervised training on the labeled subset only: the baseline of the comparison."""
   labeled, _ = split_indices(source, config)
-  _audit(source, config, labeled, process_index)
+  audit_split(source, config, labeled, process_index)
   return pipeline.train_batches(
       subset_source(source, labeled, keep_label=True, tag="labeled"),
       views.single_view(config.data, train=True), local_batch=local_batch, seed=seed,
@@ -202,7 +201,7 @@ def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_in
   if mu < 1 or k < 1:
     raise UserError(f"semi.unlabeled_ratio and semi.num_augment must be >= 1, got {mu}, {k}")
   labeled, unlabeled = split_indices(source, config)
-  _audit(source, config, labeled, process_index)
+  audit_split(source, config, labeled, process_index)
   common = dict(start_step=start_step, process_index=process_index,
                 process_count=process_count)
   lab = pipeline.train_batches(
@@ -213,71 +212,4 @@ def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_in
       subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
       weak_views(config.data, k), local_batch=local_batch * mu,
       seed=seed + UNLABELED_SEED_OFFSET, **common)
-  return _zip(lab, unl, mu * k)
-
-
-# ------------------------------------------------------------------------------- Tri-Net
-
-
-def read_round_file(path: str) -> dict:
-  """A Tri-Net round file: 'index' (M,) train indices, 'targets' (M, 3, C), 'weights' (M, 3)."""
-  if not path or not paths.exists(path):
-    raise UserError(f"Tri-Net round file {path!r} not found; train Tri-Net with "
-                    "jaxvision train --config ... --workdir ..., which runs the rounds, "
-                    "writes each round's file and sets config.trinet.round_file")
-  with paths.local_open(path, "rb") as f:
-    data = io.BytesIO(f.read())  # np.load wants a seekable file; an object stream is not
-  with np.load(data) as f:
-    return {k: f[k] for k in ("index", "targets", "weights")}
-
-
-def write_round_file(path: str, index, targets, weights) -> None:
-  order = np.argsort(index, kind="stable")
-  buffer = io.BytesIO()
-  np.savez(buffer, index=np.asarray(index)[order].astype(np.int64),
-           targets=np.asarray(targets, np.float32)[order],
-           weights=np.asarray(weights, np.float32)[order])
-  paths.makedirs(path.rsplit("/", 1)[0] if "/" in path else ".")
-  # written beside and moved, so a killed driver never leaves half a round file
-  paths.write_bytes(path + ".tmp", buffer.getvalue())
-  paths.move(path + ".tmp", path)
-
-
-def trinet_round_stream(source, config, *, local_batch, seed, start_step, process_index,
-                        process_count):
-  """{'image': (B, H, W, C), 'targets': (B, 3, C), 'weights': (B, 3)} of the current round.
-
-  The examples are the round file's (config.trinet.round_file); their true labels are left
-  out (keep_label=False), so pseudo-labeled examples carry only their pseudo-labels.
-  With trinet.pi_weight > 0 (Tri-Net + Pi) the batch also carries, as the MixMatch stream's,
-  'unlabeled_image' (B, mu * K, H, W, C): K weak views of B * mu images drawn from the whole
-  unlabeled set (no labels).
-  """
-  trinet = TriNetSettings.from_config(config)
-  data = read_round_file(trinet.round_file)
-  labeled, unlabeled = split_indices(source, config)
-  _audit(source, config, labeled, process_index)
-  subset = subset_source(source, data["index"], keep_label=False, tag="trinet_round",
-                         extra={"targets": data["targets"], "weights": data["weights"]})
-  view = views.single_view(config.data, train=True)
-
-  def fn(example, example_seed):
-    image = view({"image": example["image"], "label": tf.constant(0, tf.int32)},
-                 example_seed)["image"]
-    return {"image": image, "targets": example["targets"], "weights": example["weights"]}
-
-  common = dict(start_step=start_step, process_index=process_index,
-                process_count=process_count)
-  rounds = pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed, **common)
-  if not float(trinet.pi_weight) > 0:
-    return rounds
-  s = semi_settings(config)
-  mu, k = s["unlabeled_ratio"], s["num_augment"]
-  if mu < 1 or k != 2:
-    raise UserError(f"Tri-Net + Pi compares two views: set semi.num_augment=2 and "
-                    f"semi.unlabeled_ratio >= 1 (got {k} and {mu})")
-  unl = pipeline.train_batches(
-      subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
-      weak_views(config.data, k), local_batch=local_batch * mu,
-      seed=seed + UNLABELED_SEED_OFFSET, **common)
-  return _zip(rounds, unl, mu * k)
+  return zip_unlabeled(lab, unl, mu * k)

@@ -4,7 +4,9 @@ A stream is `fn(source, config, *, local_batch, seed, start_step, process_index,
 process_count) -> iterator of dicts of numpy arrays`, every leaf with leading dimension
 `local_batch` (the loop shards that dimension over devices and hosts). Each must be a
 function of (seed, step) so a resumed run sees the batches an uninterrupted run would have:
-build it on `pipeline.train_batches`. An objective names its stream (`train_stream`).
+build it on `pipeline.train_batches`. An objective names its stream (`train_stream`), or one
+per phase (jaxvision/objectives/phases.py), whose `stream_args` reach the stream as keyword
+arguments (e.g. Tri-Net's round file).
 """
 
 from jaxvision.data import pipeline, views
@@ -23,10 +25,10 @@ STREAMS = {
     "single": single_stream,
 }
 
-from jaxvision.data import semi  # noqa: E402  (semi-supervised: baseline, MixMatch, Tri-Net)
+from jaxvision.data import semi, trinet  # noqa: E402  (the semi-supervised methods)
 
 STREAMS.update(semi_labeled=semi.labeled_stream, mixmatch=semi.mixmatch_stream,
-               trinet_round=semi.trinet_round_stream)
+               trinet_round=trinet.trinet_round_stream)
 
 from jaxvision.data import image_text  # noqa: E402  (CLIP: {'image', 'tokens'})
 

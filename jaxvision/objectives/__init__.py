@@ -12,12 +12,14 @@ positional model inputs to initialise parameters on (default: a dummy image batc
 `init_model_state(model_state)`: the model state with the collections the method itself keeps
 across steps added (e.g. MixMatch's distribution-alignment window), and
 `prepare_workdir(workdir)`: called before the first step of every (re)start, to write or
-check the files the method keeps in the workdir.
+check the files the method keeps in the workdir, and `phases(config, workdir)`: the stretches
+of the run, each on its own stream (jaxvision/objectives/phases.py; Tri-Net's rounds).
 """
 
 import jax.numpy as jnp
 
 from jaxvision.errors import UserError
+from jaxvision.objectives.phases import Phase, check
 from jaxvision.objectives.supervised import Supervised
 
 OBJECTIVES = {"supervised": Supervised}
@@ -66,3 +68,12 @@ def init_model_state(objective, model_state):
   if hasattr(objective, "init_model_state"):
     return objective.init_model_state(model_state)
   return model_state
+
+
+def run_phases(objective, config, workdir: str, total_steps: int) -> tuple:
+  """The objective's phases, or one over all `total_steps` on its train stream."""
+  if not hasattr(objective, "phases"):
+    return (Phase("train", 0, total_steps, objective.train_stream),)
+  plan = tuple(objective.phases(config, workdir))
+  check(plan)
+  return plan

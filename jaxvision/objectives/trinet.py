@@ -1,13 +1,16 @@
 """Tri-Net's training step (Chen, Wang, Gao, Zhou 2018, IJCAI): one round's fine-tuning.
 
-A round of tri-training (jaxvision/train/trinet_rounds.py) writes, for every training example
+The objective declares Tri-Net's rounds as phases of the one train loop (`phases`): round 0
+trains trinet.init_steps steps, each later round trinet.steps_per_round, each on its own
+training set. Before a round's first step its `prepare` (jaxvision/objectives/trinet_rounds.py,
+the pseudo-labelling) writes, for every training example
 of the round, a soft target per head and a 0/1 weight per head:
   labeled examples     weight 1 for all three heads; targets one-hot, or -- in the
                        initialisation and the diversity-augmentation rounds -- smeared by
                        output smearing, a different draw per head;
   pseudo-labeled ones  weight 1 for head v when heads j and h (the other two) agreed on them
                        confidently and stably; target the one-hot of their label.
-The 'trinet_round' stream (jaxvision/data/semi.py) serves these as
+The 'trinet_round' stream (jaxvision/data/trinet.py) serves these as
 {'image', 'targets': (B, 3, C), 'weights': (B, 3)}; no true label of an unlabeled example
 ever reaches this file.
 
@@ -31,12 +34,15 @@ without, at three times the cost per step; so the Fashion-MNIST config leaves it
 """
 
 import dataclasses
+import functools
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
 from jaxvision import losses
+from jaxvision.objectives import trinet_rounds
+from jaxvision.objectives.phases import Phase
 from jaxvision.objectives.supervised import apply_model
 from jaxvision.settings.trinet import TriNetSettings
 
@@ -60,17 +66,41 @@ def per_head_loss(logits, targets, weights):
 @dataclasses.dataclass(frozen=True)
 class TriNetObjective:
   model: nn.Module
-  pi_weight: float = 0.0
-  pi_rampup_steps: int = 0
+  settings: TriNetSettings = TriNetSettings()
 
   train_stream = "trinet_round"
   evaluation = "trinet_vote"
 
   @classmethod
   def from_config(cls, model, config):
-    s = TriNetSettings.from_config(config)  # an unknown trinet.* key is an error here
-    return cls(model=model, pi_weight=float(s.pi_weight),
-               pi_rampup_steps=int(s.pi_rampup_steps))
+    # an unknown trinet.* key is an error here, before anything compiles
+    return cls(model=model, settings=TriNetSettings.from_config(config))
+
+  @property
+  def pi_weight(self) -> float:
+    return float(self.settings.pi_weight)
+
+  @property
+  def pi_rampup_steps(self) -> int:
+    return int(self.settings.pi_rampup_steps)
+
+  def phases(self, config, workdir: str) -> list:
+    """Round 0 (initialisation) and rounds 1..R, each on its round file.
+
+    The learning rate of a round follows the config's schedule run over the steps up to the
+    round's end; with trinet.restart_schedule, over the round's own steps (each round anneals
+    again from the rate it starts at).
+    """
+    s, out = self.settings, []
+    for r in range(s.rounds + 1):
+      start = 0 if r == 0 else s.init_steps + (r - 1) * s.steps_per_round
+      steps = s.init_steps if r == 0 else s.steps_per_round
+      begin = start if s.restart_schedule else int(config.get("schedule_start_step", 0))
+      out.append(Phase(f"round {r}", start, steps, self.train_stream,
+                       stream_args=(("round_file", trinet_rounds.round_path(workdir, r)),),
+                       schedule_span=(begin, start + steps),
+                       prepare=functools.partial(trinet_rounds.prepare_round, r)))
+    return out
 
   def loss_fn(self, params, model_state, batch, rng, step):
     x = batch["image"]

@@ -1,9 +1,9 @@
 """Typed method settings: one frozen dataclass per method block of the config.
 
 Pure Python (no jax, no TensorFlow), so the objective, its stream in jaxvision/data and its
-driver read the same object. Each class holds its block's defaults (the one place they live)
-and `from_config` refuses a key it does not know, so a typo in a config file or an override
-is a one-line error before anything compiles.
+round preparation read the same object. Each class holds its block's defaults (the one place
+they live) and `from_config` refuses a key it does not know, so a typo in a config file or an
+override is a one-line error before anything compiles.
 """
 
 import dataclasses

@@ -1,5 +1,5 @@
 """Tri-Net's settings (config.trinet): the defaults are Tri-Net's as ModSSC's reimplementation
-reads the paper (see jaxvision/train/trinet_rounds.py for what each one does)."""
+reads the paper (see jaxvision/objectives/trinet_rounds.py for what each one does)."""
 
 import dataclasses
 
@@ -26,7 +26,6 @@ class TriNetSettings:
   pi_rampup_steps: int = 0
   class_balance: bool = False
   labeled_share: float = 0.0
-  round_file: str = ""  # set by the round driver: the round's training set
 
   @classmethod
   def from_config(cls, config) -> "TriNetSettings":

@@ -35,6 +35,7 @@ class Experiment:
   total_steps: int
   input_shape: tuple[int, int, int]
   objective: object  # jaxvision.objectives: loss_fn, train_stream, evaluation
+  phases: tuple = ()  # jaxvision.objectives.phases.Phase: the stretches the loop runs
 
 
 def _positive(config, key):
@@ -111,12 +112,16 @@ def build_experiment(config, workdir: str) -> Experiment:
   channels = source.image_shape[-1]
   input_shape = (config.data.image_size, config.data.image_size, channels)
   objective = objectives.get_objective(config.objective, model, config)
-  for kind, table, name in (("train stream", streams.STREAMS, objective.train_stream),
-                            ("evaluator", evaluators.EVALUATORS, objective.evaluation)):
+  # A method in phases (Tri-Net's rounds) sets the run's length by them.
+  phases = objectives.run_phases(objective, config, workdir, total_steps)
+  total_steps = phases[-1].end_step
+  for kind, table, name in ([("train stream", streams.STREAMS, p.stream) for p in phases]
+                            + [("evaluator", evaluators.EVALUATORS, objective.evaluation)]):
     if name not in table:
       raise UserError(f"objective {config.objective!r} needs the {kind} {name!r}, which is "
                       f"not registered; known: {', '.join(sorted(table))}")
-  return Experiment(config, workdir, source, model, mesh, total_steps, input_shape, objective)
+  return Experiment(config, workdir, source, model, mesh, total_steps, input_shape, objective,
+                    phases)
 
 
 def run_info(exp: Experiment) -> dict:

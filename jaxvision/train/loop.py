@@ -2,7 +2,10 @@
 
 The experiment (config checked against data and devices, model, objective) is built by
 train/experiment.py before anything is written, so a mistake costs seconds, not a compiled
-model; this file is the loop over its steps.
+model; this file is the loop over its steps. The steps run in the experiment's phases
+(jaxvision/objectives/phases.py: one for most methods, one per round for Tri-Net): a phase
+starts with its `prepare` and its own stream, and ends with a log line, an evaluation and a
+checkpoint, so a resume inside any phase continues it as an uninterrupted run would.
 """
 
 import errno
@@ -18,6 +21,7 @@ from jaxvision.checkpoint import Checkpointer, check_run_info
 from jaxvision.data import streams
 from jaxvision.errors import Stopped, UserError
 from jaxvision.evaluate import evaluators
+from jaxvision.objectives.phases import phase_at
 from jaxvision.parallel import prefetch_to_mesh
 from jaxvision.train.experiment import Experiment, build_experiment, init_state, run_info
 from jaxvision.train.init_from import initialise_from
@@ -101,7 +105,7 @@ def _train(exp, config, workdir: str) -> dict:
     # Files a method keeps beside its checkpoints, written on the first start and checked
     # on every resume (e.g. the jigsaw permutation set).
     exp.objective.prepare_workdir(workdir)
-  tx, schedule = make_optimizer(config, exp.total_steps)
+  tx, schedule = make_optimizer(config, exp.total_steps, exp.phases)
   init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
   state = init_state(exp, tx, init_rng)
   checkpointer = Checkpointer(workdir, max_to_keep=config.keep_checkpoints)
@@ -126,10 +130,19 @@ def _train(exp, config, workdir: str) -> dict:
           f"{exp.mesh.size} device(s), {exp.total_steps} steps; {where}", flush=True)
   log = MetricsLog(workdir, start_step=start_step, total_steps=exp.total_steps)
   local_batch = config.batch_size // jax.process_count()
-  batches = streams.get_stream(exp.objective.train_stream)(
-      exp.source, config, local_batch=local_batch, seed=config.seed, start_step=start_step,
-      process_index=jax.process_index(), process_count=jax.process_count())
-  batches = prefetch_to_mesh(batches, exp.mesh, limit=exp.total_steps - start_step)
+
+  def begin_phase(phase, step):
+    """The phase's preparation, then its stream from `step` (batches up to its end only)."""
+    if phase.prepare is not None:
+      phase.prepare(exp, eval_variables(state))
+    host = streams.get_stream(phase.stream)(
+        exp.source, config, local_batch=local_batch, seed=config.seed, start_step=step,
+        process_index=jax.process_index(), process_count=jax.process_count(),
+        **dict(phase.stream_args))
+    return prefetch_to_mesh(host, exp.mesh, limit=phase.end_step - step)
+
+  phase = phase_at(exp.phases, start_step)
+  batches = begin_phase(phase, start_step) if phase is not None else iter(())
   watcher = PreemptionWatcher(config.preemption_grace_secs)
   watchdog = None
   if jax.process_count() > 1:
@@ -148,6 +161,10 @@ def _train(exp, config, workdir: str) -> dict:
 
   try:
     for step in range(start_step + 1, exp.total_steps + 1):
+      if step > phase.end_step:
+        phase = phase_at(exp.phases, step - 1)
+        batches = begin_phase(phase, step - 1)
+        timer, timed_steps = time.time(), 0  # the preparation is not training throughput
       state, metrics = train_step(state, next(batches))
       pending.append(metrics)
       timed_steps += 1
@@ -156,7 +173,8 @@ def _train(exp, config, workdir: str) -> dict:
       if step == start_step + 1:  # Leave compilation out of the throughput.
         jax.block_until_ready(state)
         timer, timed_steps = time.time(), 0
-      if step % config.log_every_steps == 0 or step == exp.total_steps:
+      phase_end = step == phase.end_step  # the run's last step ends its last phase
+      if step % config.log_every_steps == 0 or phase_end:
         check_finite(step)
         means = {k: float(np.mean([float(m[k]) for m in pending])) for k in pending[0]}
         if config.skip_nonfinite:  # the count, and the loss over the steps that were kept
@@ -168,14 +186,13 @@ def _train(exp, config, workdir: str) -> dict:
           means["images_per_s"] = timed_steps * config.batch_size / (time.time() - timer)
         timer, timed_steps = time.time(), 0
         log.write(step, "train", means)
-      if step % config.eval_every_steps == 0 or step == exp.total_steps:
+      if step % config.eval_every_steps == 0 or phase_end:
         final = run_eval(exp, state)
         log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
       # several hosts agree on stopping once per log interval (and at the last step)
-      stopping = watcher.should_stop(
-          step, config.log_every_steps if step != exp.total_steps else 1)
-      if step % config.checkpoint_every_steps == 0 or step == exp.total_steps or stopping:
+      stopping = watcher.should_stop(step, config.log_every_steps if not phase_end else 1)
+      if step % config.checkpoint_every_steps == 0 or phase_end or stopping:
         check_finite(step)  # never save a diverged state over a good one
         checkpointer.save(state, force=stopping)
       if stopping:

@@ -41,16 +41,15 @@ class OptimizerSettings:
     return cls(**{f.name: config.get(f.name, f.default) for f in dataclasses.fields(cls)})
 
 
-def make_schedule(config, total_steps: int) -> optax.Schedule:
+def make_schedule(config, total_steps: int, start: int | None = None) -> optax.Schedule:
   """config.schedule after config.warmup_steps of linear warm-up from 0.
 
-  config.schedule_start_step = S > 0 restarts the schedule at step S: steps S..total_steps
-  get the whole schedule (warm-up, decay) as if training began at S. Tri-Net's rounds use
-  it: each round resumes the previous round's checkpoint with a longer num_train_steps and
-  anneals over its own steps (a schedule over the total would jump at every round).
+  start = S > 0 (default: config.schedule_start_step) restarts the schedule at step S: steps
+  S..total_steps get the whole schedule (warm-up, decay) as if training began at S. Tri-Net's
+  rounds use it (phase_schedule): each round anneals over its own steps.
   """
   config = OptimizerSettings.from_config(config)
-  start = int(config.schedule_start_step or 0)
+  start = int((config.schedule_start_step if start is None else start) or 0)
   if start:
     if not 0 < start < total_steps:
       raise UserError(f"schedule_start_step={start} must be below num_train_steps="
@@ -58,6 +57,30 @@ def make_schedule(config, total_steps: int) -> optax.Schedule:
     inner = _make_schedule(config, total_steps - start)
     return lambda count: inner(jnp.maximum(count - start, 0))
   return _make_schedule(config, total_steps)
+
+
+def phase_schedule(config, phases, total_steps: int) -> optax.Schedule:
+  """The learning rate of a run in phases (jaxvision/objectives/phases.py).
+
+  Each phase follows make_schedule over its schedule_span (None: the whole run's); the step
+  count picks the phase, so one compiled step serves every phase. One phase: the run's own
+  schedule, unchanged.
+  """
+  parts = [make_schedule(config, *_span(p, total_steps)) for p in phases]
+  if len(parts) == 1:
+    return parts[0]
+  # optax counts updates from 0: the update of step s + 1 reads count s, which lies in the
+  # phase with start_step <= s < end_step.
+  starts = jnp.asarray([p.start_step for p in phases[1:]], jnp.int32)
+  branches = [lambda count, f=f: jnp.asarray(f(count), jnp.float32) for f in parts]
+  return lambda count: jax.lax.switch(jnp.sum(count >= starts), branches, count)
+
+
+def _span(phase, total_steps):
+  if phase.schedule_span is None:
+    return total_steps, None
+  begin, end = phase.schedule_span
+  return end, begin
 
 
 def _make_schedule(config, total_steps: int) -> optax.Schedule:
@@ -89,12 +112,15 @@ def _betas(config):
   return float(b1), float(b2)
 
 
-def make_optimizer(config, total_steps: int):
-  """Returns (tx, schedule). Weight decay for SGD is L2 in the gradient, as in the papers."""
+def make_optimizer(config, total_steps: int, phases=None):
+  """Returns (tx, schedule). Weight decay for SGD is L2 in the gradient, as in the papers.
+
+  With `phases` (a run's phases) the learning rate follows phase_schedule."""
   config = OptimizerSettings.from_config(config)
   if config.learning_rate <= 0:
     raise UserError(f"learning_rate must be positive, got {config.learning_rate}")
-  schedule = make_schedule(config, total_steps)
+  schedule = (phase_schedule(config, phases, total_steps) if phases
+              else make_schedule(config, total_steps))
   name, wd = config.optimizer, config.weight_decay
   if name == "sgd":
     tx = optax.chain(optax.add_decayed_weights(wd) if wd else optax.identity(),
