@@ -22,15 +22,18 @@ DIGITS = ["--config.data.name=digits", "--config.data.image_size=8",
           "--config.data.crop_padding=1", "--config.data.mean=(0.5,)",
           "--config.data.std=(0.25,)", "--config.eval_batch_size=120", "--config.batch_size=16",
           "--config.trinet.predict_batch=200", "--config.trinet.labeled_share=0.5"]
-# 20 labels per class, 60 initialisation steps and 2 rounds of 20 at a rate of 0.01: enough
-# for the heads to agree confidently on part of the pool, so round 1 has pseudo-labels.
+# 20 labels per class, 60 initialisation steps and 2 rounds of 20 at a rate of 0.01, no EMA
+# (0.99 over 100 steps would still be mostly the initial weights) and no flips (digits are
+# not mirror-symmetric): enough for the heads to agree confidently on part of the pool.
 LEARNS = ["--config.semi.labels_per_class=20", "--config.trinet.rounds=2",
+          "--config.ema_decay=0.0", "--config.data.augment=('random_crop',)",
           "--config.trinet.init_steps=60", "--config.trinet.steps_per_round=20",
           "--config.learning_rate=0.01", "--config.trinet.sigma0=0.8",
-          "--config.trinet.pool_base=300", "--config.log_every_steps=10",
-          "--config.eval_every_steps=30", "--config.checkpoint_every_steps=30"]
+          "--config.trinet.pool_base=300", "--config.trinet.des_passes=2",
+          "--config.log_every_steps=10", "--config.eval_every_steps=50",
+          "--config.checkpoint_every_steps=1000"]  # saves: the round ends and the stops
 LR, INIT, ROUND = 0.01, 60, 20
-FLOOR = 0.5  # placeholder: set from a measured run below
+FLOOR = 0.6  # the vote's test accuracy; see the test for what was measured
 
 
 def _config(*overrides):
@@ -59,18 +62,22 @@ def straight(tmp_path_factory):
 
 def test_rounds_learn_write_their_files_and_restart_the_schedule(straight):
   workdir, metrics = straight
-  # Measured (session 12, this config, seed 0): the vote's test accuracy 0.XXX after round 2
-  # against 0.1 for chance on the 10 digit classes; the floor leaves a margin for the
-  # platform's float noise and would fail on a run that learned nothing.
+  # Measured (session 12, this config, seed 0, 8 CPU devices): the vote's test accuracy
+  # 0.875 after round 0 and 0.819 after round 2, against 0.1 for chance on the 10 classes
+  # (the runs of 20 steps this test made before ended at 0.09). The floor leaves 0.2 of
+  # margin and fails on a run that learned nothing.
   assert metrics["num_examples"] == 360 and metrics["accuracy"] > FLOOR, metrics
 
   rounds = _records(workdir, "trinet_rounds.jsonl")
   assert [r["round"] for r in rounds] == [0, 1, 2]
   assert [r["pool"] for r in rounds[1:]] == [600, 1200]  # pool_base 300 * 2^t, |U| = 1237
   assert rounds[1]["sigma"] == 0.55  # sigma0 0.8 - sigma_os 0.25 after the initial smearing
-  for v in (1, 2, 3):
-    head = rounds[1][f"head{v}"]
-    assert 0 < head["kept"] <= head["agreed"] <= 600
+  for r, v in ((1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)):
+    head = rounds[r][f"head{v}"]
+    assert 0 < head["kept"] <= head["agreed"] <= rounds[r]["pool"]
+    # measured: 199-381 pseudo-labels per head, 0.995-1.0 of them right (the hidden labels
+    # are read for this log only); two heads agreeing confidently are rarely wrong on digits
+    assert head["kept_acc"] > 0.9, (r, v, head)
 
   # labeled_share 0.5: L (200 images) repeated so it is about half of round 1's file.
   labeled = json.load(open(os.path.join(workdir, "labeled_indices.json")))["indices"]
@@ -88,8 +95,8 @@ def test_rounds_learn_write_their_files_and_restart_the_schedule(straight):
                               (100, INIT + ROUND, ROUND)):
     expected = _cosine_mean(range(step - 10, step), start, length)
     assert lr[step] == pytest.approx(expected, rel=1e-5), (step, lr[step], expected)
-  # each round closes with a test evaluation (steps 60, 80, 100) beside the periodic one (30)
-  assert [r["step"] for r in _records(workdir) if r["split"] == "test"] == [30, 60, 80, 90, 100]
+  # each round closes with a test evaluation (steps 60, 80, 100) beside the periodic one (50)
+  assert [r["step"] for r in _records(workdir) if r["split"] == "test"] == [50, 60, 80, 100]
 
 
 class _StopAfter(PreemptionWatcher):
@@ -104,10 +111,10 @@ class _StopAfter(PreemptionWatcher):
 
 def test_stops_inside_and_between_rounds_resume_as_one_run(straight, tmp_path, monkeypatch):
   workdir = str(tmp_path / "stopped")
-  # 70: inside round 1 (steps 61-80); 80: its last step, before round 2's pseudo-labelling;
-  # 90: inside round 2 (steps 81-100), whose round file the resumed run must reuse.
+  # 80: the last step of round 1 (steps 61-80), before round 2's pseudo-labelling, which the
+  # resumed run must do; 90: inside round 2 (steps 81-100), whose round file it must reuse.
   monkeypatch.setattr(loop, "PreemptionWatcher", _StopAfter)
-  for stop in (70, 80, 90):
+  for stop in (80, 90):
     monkeypatch.setattr(_StopAfter, "STOP", stop)
     with pytest.raises(Stopped):
       loop.train_and_evaluate(_config(*LEARNS), workdir)
