@@ -59,10 +59,11 @@ def main():
                                   ema_decay=config.get("ema_decay", 0.0),
                                   skip_nonfinite=config.skip_nonfinite)
 
-  def stream():
-    return streams.get_stream(exp.objective.train_stream)(
+  def stream():  # the first phase's stream, as the loop builds it
+    phase = exp.phases[0]
+    return streams.get_stream(phase.stream)(
         exp.source, config, local_batch=config.batch_size, seed=config.seed, start_step=0,
-        process_index=0, process_count=1)
+        process_index=0, process_count=1, **dict(phase.stream_args))
 
   plain_stream = stream()
   runs = {"plain": [experiment.init_state(exp, tx, init_rng),

@@ -19,7 +19,7 @@ with the training templates); 0.7237 at step 500. The same recipe at 1,500 steps
 from ml_collections import ConfigDict
 
 from jaxvision.config_defaults import base_config
-from jaxvision.data.image_text import EVAL_TEMPLATES, TRAIN_TEMPLATES
+from jaxvision.settings.clip import EVAL_TEMPLATES, TRAIN_TEMPLATES
 
 
 def get_config(arg=None):

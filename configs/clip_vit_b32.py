@@ -20,7 +20,7 @@ open_clip's reimplementation does (the paper does not say which parameters it de
 from ml_collections import ConfigDict
 
 from jaxvision.config_defaults import base_config
-from jaxvision.data.image_text import EVAL_TEMPLATES, TRAIN_TEMPLATES
+from jaxvision.settings.clip import EVAL_TEMPLATES, TRAIN_TEMPLATES
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # preprocessing of the released models
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

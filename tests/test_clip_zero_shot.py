@@ -13,6 +13,7 @@ from jaxvision.data import image_text, sources
 from jaxvision.data.sources import Source, array_source
 from jaxvision.errors import UserError
 from jaxvision.evaluate.zero_shot import classifier_weights, retrieval_recall
+from jaxvision.settings.clip import ClipSettings
 
 CLASSES = ("t-shirt/top", "trouser", "ankle boot")
 
@@ -36,13 +37,14 @@ def _source(n=12):
 
 
 def _stream(source, config, start_step=0):
-  return image_text.image_text_stream(source, config, local_batch=4, seed=3,
+  return image_text.image_text_stream(source, config, settings=ClipSettings.from_config(config),
+                                      local_batch=4, seed=3,
                                       start_step=start_step, process_index=0, process_count=1)
 
 
 def test_class_caption_stream_uses_training_templates_and_is_resumable():
   config, source = _config(), _source()
-  tok = image_text.build_tokenizer(config, CLASSES)
+  tok = image_text.build_tokenizer(ClipSettings.from_config(config), CLASSES)
   batches = _stream(source, config)
   first = [next(batches) for _ in range(3)]
   assert first[0]["tokens"].shape == (4, 16) and first[0]["tokens"].dtype == np.int32
@@ -62,7 +64,7 @@ def test_caption_of_each_image_names_its_class():
   labels = np.arange(12) % 3
   images = np.broadcast_to((labels * 100).astype(np.uint8)[:, None, None, None], (12, 8, 8, 1))
   source = array_source("coded", {"train": (images.copy(), labels)}, CLASSES)
-  tok = image_text.build_tokenizer(config, CLASSES)
+  tok = image_text.build_tokenizer(ClipSettings.from_config(config), CLASSES)
   batch = next(_stream(source, config))
   for image, tokens in zip(batch["image"], batch["tokens"]):
     label = int(round((float(image.mean()) * 0.5 + 0.5) * 255 / 100))  # undo mean/std 0.5
@@ -72,22 +74,22 @@ def test_caption_of_each_image_names_its_class():
 
 def test_held_out_templates_and_tokenizer_checks():
   config = _config()
-  table = image_text.caption_table(image_text.build_tokenizer(config, CLASSES), CLASSES,
-                                   config.clip.eval_templates)
+  tok = image_text.build_tokenizer(ClipSettings.from_config(config), CLASSES)
+  table = image_text.caption_table(tok, CLASSES, config.clip.eval_templates)
   assert table.shape == (1, 3, 16)
   with pytest.raises(UserError, match="model.vocab_size"):
     small = _config()
     small.model.vocab_size = 100
-    image_text.build_tokenizer(small, CLASSES)
+    image_text.build_tokenizer(ClipSettings.from_config(small), CLASSES)
   with pytest.raises(UserError, match="'{}'"):
-    image_text.clip_settings(_config(templates=("no placeholder",)))
+    ClipSettings.from_config(_config(templates=("no placeholder",)))
 
 
 def test_caption_source_tokenizes_one_of_its_captions(tmp_path):
   import tensorflow as tf
 
   captions = [["a red car", "the car is red"], ["two dogs", "dogs playing"]] * 4
-  tok = image_text.build_tokenizer(_config(), ("car", "dog"))
+  tok = image_text.build_tokenizer(ClipSettings.from_config(_config()), ("car", "dog"))
   tok.save(str(tmp_path))
   config = _config(tokenizer=str(tmp_path))
   images = np.zeros((8, 8, 8, 1), np.uint8)
@@ -174,7 +176,7 @@ def test_caption_retrieval_evaluator_on_a_caption_source(tmp_path):
   from jaxvision.models import get_model
   from jaxvision.parallel import make_mesh
 
-  tok = image_text.build_tokenizer(_config(), ("car", "dog"))
+  tok = image_text.build_tokenizer(ClipSettings.from_config(_config()), ("car", "dog"))
   tok.save(str(tmp_path))
   config = _config(tokenizer=str(tmp_path), retrieval_examples=10)
   config.eval_batch_size = 8
@@ -187,7 +189,9 @@ def test_caption_retrieval_evaluator_on_a_caption_source(tmp_path):
   model = get_model("clip_test", image_size=8, patch_size=4, vision_depth=1, text_depth=1)
   variables = jax.jit(model.init)(jax.random.key(0), np.zeros((1, 8, 8, 1), np.float32),
                                   np.zeros((1, 16), np.int32))
-  exp = types.SimpleNamespace(config=config, source=source, model=model, mesh=make_mesh())
+  exp = types.SimpleNamespace(config=config, source=source, model=model, mesh=make_mesh(),
+                              objective=types.SimpleNamespace(
+                                  settings=ClipSettings.from_config(config)))
   metrics = zero_shot_eval(exp, variables, "test")
   assert metrics["num_examples"] == 10  # retrieval_examples caps the pairs
   assert set(metrics) == {"num_examples"} | {f"{d}_r@{k}" for d in ("image_to_text",

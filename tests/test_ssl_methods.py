@@ -14,6 +14,7 @@ from jaxvision.data.sources import array_source
 from jaxvision.errors import UserError
 from jaxvision.models import get_model
 from jaxvision.train.optim import make_optimizer
+from jaxvision.settings.simclr import SimCLRSettings
 
 
 def _init(model, shape):
@@ -99,7 +100,8 @@ def _two_view_config(**simclr):
 def test_two_view_stream_has_two_different_views_and_no_label():
   source = _fake_source()
   cfg = _two_view_config(crop_scale=(0.2, 1.0), color_strength=0.5)
-  kw = dict(local_batch=4, seed=3, process_index=0, process_count=1)
+  kw = dict(local_batch=4, seed=3, process_index=0, process_count=1,
+            settings=SimCLRSettings.from_config(cfg))
   first = next(streams.STREAMS["two_view"](source, cfg, start_step=0, **kw))
   assert set(first) == {"view1", "view2"}  # pre-training never sees the labels
   assert first["view1"].shape == (4, 16, 16, 3) and first["view1"].dtype == np.float32

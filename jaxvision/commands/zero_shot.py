@@ -68,7 +68,8 @@ def zero_shot(args) -> dict:
                            f"zero-shot on {config.data.name}: top-1 {metrics['accuracy']:.4f}")
   with open(os.path.join(out, "metrics.json"), "w") as f:
     json.dump(dict(metrics, data=config.data.name, split=args.split,
-                   templates=list(args.templates or config.clip.eval_templates)), f, indent=1)
+                   templates=list(args.templates or exp.objective.settings.eval_templates)), f,
+              indent=1)
   print(f"zero-shot {config.data.name} {args.split}: top-1 {metrics['accuracy']:.4f}, top-5 "
         f"{metrics['top5_accuracy']:.4f} on {metrics['num_examples']:,} images (step "
         f"{metrics['step']}); wrote {out}/confusion.png", flush=True)

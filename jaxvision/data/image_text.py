@@ -1,15 +1,19 @@
 """Image-text pairs for CLIP: captions from class names x prompt templates, or real captions.
 
+Settings: a jaxvision.settings.clip.ClipSettings the objective builds from config.clip and
+the model's context_length and vocab_size, handed to the stream (its `settings` argument) and
+to the zero-shot evaluator; nothing here reads the config's clip or model blocks.
+
 Two kinds of source feed the "image_text" stream ({'image', 'tokens'} batches):
 - any labelled Source (Fashion-MNIST, TFDS, folders): each training example gets the caption
-  template.format(class name) with a template drawn at random from `clip.templates`, and the
-  templates in `clip.eval_templates` are held out for zero-shot evaluation;
+  template.format(class name) with a template drawn at random from `templates`, and the
+  `eval_templates` are held out for zero-shot evaluation;
 - a TFDS dataset with captions (`sources.load_tfds_pairs_source`, e.g. coco_captions), whose
   examples carry 'captions', one or more strings per image; one is drawn per example.
 
 The tokenizer is CLIP's BPE (jaxvision.text): a folder with vocab.json and merges.txt
-(`clip.tokenizer`), or, when that is empty, a small vocabulary learnt deterministically from
-the training captions (`clip.num_merges` merges), so a run can rebuild it from its config.
+(`tokenizer`), or, when that is empty, a small vocabulary learnt deterministically from
+the training captions (`num_merges` merges), so a run can rebuild it from its config.
 Class captions are tokenized once into a table; the pipeline only gathers rows of it.
 Never imports jax.
 """
@@ -19,55 +23,31 @@ import tensorflow as tf
 
 from jaxvision.data import pipeline, views
 from jaxvision.errors import UserError
+from jaxvision.settings.clip import ClipSettings
 from jaxvision.text.tokenizer import ClipTokenizer, train_tokenizer
-
-# A few of CLIP's ImageNet prompts (Radford et al. 2021, notebooks/Prompt_Engineering) for
-# training, and different ones held out for zero-shot evaluation.
-TRAIN_TEMPLATES = (
-    "a photo of a {}.", "a picture of a {}.", "an image of the {}.", "a photo of the {}.",
-    "a small photo of a {}.", "a large photo of the {}.", "a low resolution photo of a {}.",
-    "a good photo of the {}.", "{}",
-)
-EVAL_TEMPLATES = (
-    "a black and white photo of the {}.", "a cropped photo of a {}.",
-    "a close-up photo of the {}.", "a bright photo of a {}.",
-)
-# Captions of TFDS caption datasets (coco_captions: captions/text, a list per image).
-def clip_settings(config) -> dict:
-  """The config's `clip` sub-dict with defaults; every CLIP piece reads its settings here."""
-  clip = dict(config.get("clip", {}) or {})
-  out = dict(templates=tuple(clip.get("templates", TRAIN_TEMPLATES)),
-             eval_templates=tuple(clip.get("eval_templates", EVAL_TEMPLATES)),
-             tokenizer=clip.get("tokenizer", ""), num_merges=int(clip.get("num_merges", 300)),
-             context_length=int(config.model.get("context_length", 77)))
-  for key in ("templates", "eval_templates"):
-    if not out[key] or any("{}" not in t for t in out[key]):
-      raise UserError(f"clip.{key} must be a non-empty list of templates holding '{{}}' for "
-                      f"the class name, got {out[key]!r}")
-  return out
-
 
 def captions(class_names, templates) -> list[str]:
   """Template-major list: captions[t * C + c] = templates[t].format(class_names[c])."""
   return [t.format(name) for t in templates for name in class_names]
 
 
-def build_tokenizer(config, class_names) -> ClipTokenizer:
-  """The run's tokenizer: clip.tokenizer's files, or BPE learnt on the training captions."""
-  s = clip_settings(config)
-  if s["tokenizer"]:
-    tok = ClipTokenizer.from_directory(s["tokenizer"], context_length=s["context_length"])
+def build_tokenizer(settings: ClipSettings, class_names) -> ClipTokenizer:
+  """The run's tokenizer: the settings' tokenizer files, or BPE learnt on the training
+  captions."""
+  if settings.tokenizer:
+    tok = ClipTokenizer.from_directory(settings.tokenizer,
+                                       context_length=settings.context_length)
   else:
     if not class_names:
       raise UserError("learning a tokenizer needs class names; set clip.tokenizer to a folder "
                       "with vocab.json and merges.txt")
     # Only the *training* templates: held-out templates must stay unseen, words included.
-    tok = train_tokenizer(captions(class_names, s["templates"]), num_merges=s["num_merges"],
-                          context_length=s["context_length"])
-  vocab_size = config.model.get("vocab_size", 49408)
-  if tok.vocab_size > vocab_size:
+    tok = train_tokenizer(captions(class_names, settings.templates),
+                          num_merges=settings.num_merges,
+                          context_length=settings.context_length)
+  if tok.vocab_size > settings.vocab_size:
     raise UserError(f"the tokenizer has {tok.vocab_size} tokens but model.vocab_size is "
-                    f"{vocab_size}; set model.vocab_size={tok.vocab_size}")
+                    f"{settings.vocab_size}; set model.vocab_size={tok.vocab_size}")
   return tok
 
 
@@ -83,12 +63,12 @@ def _caption_seed(seed):
   return tf.random.experimental.stateless_fold_in(seed, 0x7E47)
 
 
-def image_text_view(config, tokenizer: ClipTokenizer, class_names):
+def image_text_view(data_config, settings: ClipSettings, tokenizer: ClipTokenizer,
+                    class_names):
   """(example, seed) -> {'image': augmented, 'tokens': one caption's ids} for training."""
-  image_view = views.single_view(config.data, train=True)
-  s = clip_settings(config)
+  image_view = views.single_view(data_config, train=True)
   table = None if class_names is None else tf.constant(
-      caption_table(tokenizer, class_names, s["templates"]))
+      caption_table(tokenizer, class_names, settings.templates))
 
   def tokenize(text):
     return tokenizer([text.decode("utf-8")])[0]
@@ -112,12 +92,13 @@ def image_text_view(config, tokenizer: ClipTokenizer, class_names):
   return view
 
 
-def image_text_stream(source, config, *, local_batch, seed, start_step, process_index,
-                      process_count):
+def image_text_stream(source, config, *, settings: ClipSettings, local_batch, seed, start_step,
+                      process_index, process_count):
   """CLIP training: {'image', 'tokens'} per example, a function of (seed, step)."""
   pairs = getattr(source, "has_captions", False)
-  tokenizer = build_tokenizer(config, None if pairs else source.class_names)
-  view = image_text_view(config, tokenizer, None if pairs else source.class_names)
+  names = None if pairs else source.class_names
+  tokenizer = build_tokenizer(settings, names)
+  view = image_text_view(config.data, settings, tokenizer, names)
   return pipeline.train_batches(source, view, local_batch=local_batch, seed=seed,
                                 start_step=start_step, process_index=process_index,
                                 process_count=process_count)

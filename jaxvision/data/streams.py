@@ -35,12 +35,11 @@ from jaxvision.data import image_text  # noqa: E402  (CLIP: {'image', 'tokens'})
 STREAMS["image_text"] = image_text.image_text_stream
 
 
-def two_view_stream(source, config, *, local_batch, seed, start_step, process_index,
-                    process_count):
-  """SimCLR: {'view1', 'view2'} per example and no label; settings from config.simclr."""
-  s = SimCLRSettings.from_config(config)
-  view = views.two_view(config.data, crop_scale=s.crop_scale, strength=s.color_strength,
-                        blur=s.blur)
+def two_view_stream(source, config, *, settings: SimCLRSettings, local_batch, seed,
+                    start_step, process_index, process_count):
+  """SimCLR: {'view1', 'view2'} per example and no label; the objective's settings."""
+  view = views.two_view(config.data, crop_scale=settings.crop_scale,
+                        strength=settings.color_strength, blur=settings.blur)
   return pipeline.train_batches(
       source, view, local_batch=local_batch, seed=seed, start_step=start_step,
       process_index=process_index, process_count=process_count)

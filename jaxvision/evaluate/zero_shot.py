@@ -82,12 +82,12 @@ def _local_batch(exp):
 
 def zero_shot_eval(exp, variables, split: str = "test") -> dict:
   """The "zero_shot" evaluator: accuracy/top5_accuracy with held-out templates (+ retrieval)."""
-  settings = image_text.clip_settings(exp.config)
+  settings = exp.objective.settings  # ClipSettings
   if getattr(exp.source, "has_captions", False):
     return caption_retrieval(exp, variables, split)
-  tokenizer = image_text.build_tokenizer(exp.config, exp.source.class_names)
+  tokenizer = image_text.build_tokenizer(settings, exp.source.class_names)
   weights = zero_shot_classifier(exp.model, variables, tokenizer, exp.source.class_names,
-                                 settings["eval_templates"])
+                                 settings.eval_templates)
   batches = pipeline.eval_batches(exp.source, views.single_view(exp.config.data, train=False),
                                   split=split, local_batch=_local_batch(exp),
                                   process_index=jax.process_index(),
@@ -101,10 +101,10 @@ def zero_shot_predictions(exp, variables, split: str = "test", templates=None):
 
   Single-process: the predictions of every host are not gathered.
   """
-  settings = image_text.clip_settings(exp.config)
-  tokenizer = image_text.build_tokenizer(exp.config, exp.source.class_names)
+  settings = exp.objective.settings  # ClipSettings
+  tokenizer = image_text.build_tokenizer(settings, exp.source.class_names)
   weights = zero_shot_classifier(exp.model, variables, tokenizer, exp.source.class_names,
-                                 templates or settings["eval_templates"])
+                                 templates or settings.eval_templates)
   predict = _predict_fn(exp.model)
   k = min(5, len(exp.source.class_names))
   step = jax.jit(lambda v, x: jax.lax.top_k(predict(v, x), k)[1],
@@ -123,8 +123,8 @@ def zero_shot_predictions(exp, variables, split: str = "test", templates=None):
 
 def caption_retrieval(exp, variables, split: str = "test") -> dict:
   """Recall@1/5/10 both ways over the first clip.retrieval_examples pairs (first caption)."""
-  limit = int((exp.config.get("clip", {}) or {}).get("retrieval_examples", 5000))
-  tokenizer = image_text.build_tokenizer(exp.config, None)
+  limit = exp.objective.settings.retrieval_examples
+  tokenizer = image_text.build_tokenizer(exp.objective.settings, None)
   image_view = views.single_view(exp.config.data, train=False)
 
   def view(example, seed):

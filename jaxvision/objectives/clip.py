@@ -5,7 +5,9 @@ The "image_text" stream (jaxvision/data/image_text.py) gives {'image', 'tokens'}
 run in one forward pass and jaxvision.losses.clip_loss compares every image with every caption
 of the *global* batch (one jit over the sharded arrays: the all-gather of CLIP's
 distributed code is inserted by XLA). The model must be jaxvision.models.clip.CLIP.
-Evaluation is zero-shot classification with held-out prompt templates ("zero_shot").
+Evaluation is zero-shot classification with held-out prompt templates ("zero_shot"). The
+stream and the evaluator read the objective's ClipSettings (config.clip and the text tower's
+context_length and vocab_size).
 """
 
 import dataclasses
@@ -16,6 +18,7 @@ import jax.numpy as jnp
 
 from jaxvision import losses
 from jaxvision.errors import UserError
+from jaxvision.settings.clip import ClipSettings
 
 
 def pair_accuracy(image_emb, text_emb):
@@ -29,6 +32,7 @@ def pair_accuracy(image_emb, text_emb):
 @dataclasses.dataclass(frozen=True)
 class Clip:
   model: nn.Module
+  settings: ClipSettings = ClipSettings()  # the stream's and the evaluator's
   train_stream = "image_text"
   evaluation = "zero_shot"
 
@@ -40,12 +44,15 @@ class Clip:
                         f"{config.model.name!r}")
     # The data side tokenizes to model.context_length from the config (it cannot build the
     # model): a variant's own default would silently disagree, so it must be written out.
-    length = config.model.get("context_length", 77)
-    if length != model.context_length:
+    settings = ClipSettings.from_config(config)  # an unknown clip.* key is an error here
+    if settings.context_length != model.context_length:
       raise UserError(f"model {config.model.name!r} reads {model.context_length} tokens but "
-                      f"the tokenizer would pad to {length}; set "
+                      f"the tokenizer would pad to {settings.context_length}; set "
                       f"model.context_length={model.context_length} in the config")
-    return cls(model=model)
+    return cls(model=model, settings=settings)
+
+  def stream_args(self) -> dict:
+    return {"settings": self.settings}
 
   def init_inputs(self, input_shape):
     return (jnp.zeros((2, *input_shape), jnp.float32),

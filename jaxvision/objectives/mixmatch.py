@@ -25,9 +25,9 @@ ones.
 statistics on several GPUs. Under jit the whole batch is one call, and BN statistics are
 global over the sharded batch dimension, so the interleave is not needed.)
 
-Settings in config.mixmatch (defaults = the paper's CIFAR-10 values): temperature 0.5,
-alpha 0.75, lambda_u 75, rampup_steps 16384 (the reference ramps over 16 "kimg" epochs of
-1024 steps), and config.semi.num_augment = K = 2.
+Settings in config.mixmatch (jaxvision/settings/mixmatch.py; defaults = the paper's CIFAR-10
+values): temperature 0.5, alpha 0.75, lambda_u 75, rampup_steps 16384 (the reference ramps
+over 16 "kimg" epochs of 1024 steps), and config.semi.num_augment = K = 2.
 
 Optional, not in the MixMatch paper: `distribution_alignment` (ReMixMatch, Berthelot et al.
 2020, sec. 3.2) rescales each averaged guess by p_target / p_model before sharpening, where
@@ -44,23 +44,12 @@ import jax
 import jax.numpy as jnp
 
 from jaxvision import losses
-from jaxvision.errors import UserError
 from jaxvision.objectives.supervised import apply_model, split_aux
+from jaxvision.settings.mixmatch import MixMatchSettings
+from jaxvision.settings.semi import SemiSettings
 
 # The model-state collection that holds distribution alignment's window (see the docstring).
 ALIGNMENT = "mixmatch_alignment"
-
-
-def _settings(config):
-  m = config.get("mixmatch") or {}
-  get = m.get if hasattr(m, "get") else (lambda k, d=None: d)
-  return dict(temperature=float(get("temperature", 0.5)), alpha=float(get("alpha", 0.75)),
-              lambda_u=float(get("lambda_u", 75.0)),
-              rampup_steps=int(get("rampup_steps", 16384)),
-              guess_updates_bn=bool(get("guess_updates_bn", True)),
-              per_example_lambda=bool(get("per_example_lambda", True)),
-              distribution_alignment=bool(get("distribution_alignment", False)),
-              alignment_window=int(get("alignment_window", 128)))
 
 
 def guess_labels(probs_views, *, temperature: float, p_model=None):
@@ -106,13 +95,10 @@ class MixMatch:
 
   @classmethod
   def from_config(cls, model, config):
-    semi = config.get("semi") or {}
-    k = int(semi.get("num_augment", 2)) if hasattr(semi, "get") else 2
-    settings = _settings(config)
-    if settings["distribution_alignment"] and settings["alignment_window"] < 1:
-      raise UserError(f"mixmatch.alignment_window={settings['alignment_window']}: distribution "
-                      "alignment averages that many batches; use 1 or more (ReMixMatch: 128)")
-    return cls(model=model, num_augment=k, **settings)
+    # typed settings: defaults in one place, an unknown mixmatch.* or semi.* key an error
+    settings = dataclasses.asdict(MixMatchSettings.from_config(config))
+    return cls(model=model, num_augment=SemiSettings.from_config(config).num_augment,
+               **settings)
 
   def init_model_state(self, model_state):
     """Adds the window of unlabeled-batch mean predictions distribution alignment reads."""

@@ -7,8 +7,9 @@ an objective method `phases(config, workdir) -> list[Phase]`. The loop (train/lo
 them in order: at the start of a phase -- on a fresh start and on a resume inside it alike --
 it calls the phase's `prepare(exp, variables)` with the variables an evaluation would apply
 (e.g. Tri-Net's pseudo-labelling, which writes the round file and reuses it when it is there
-already), then builds the phase's stream at the current step. The checkpoint, the log and the evaluation close every phase, so a resume never
-straddles two. Nothing in the config is rewritten: the phases are a function of it.
+already), then builds the phase's stream at the current step. The checkpoint, the log and the
+evaluation close every phase, so a resume never straddles two. Nothing in the config is
+rewritten: the phases are a function of it.
 
 Pure Python (no jax, no TensorFlow): objectives import it.
 """

@@ -11,7 +11,7 @@ batch, not of one device.
 
 Settings (`config.simclr`, all optional): temperature (0.5 for CIFAR-size batches as in the
 paper's CIFAR-10 experiments, 0.1 for ImageNet at batch 4096), crop_scale, color_strength and
-blur (read by the stream, jaxvision/data/streams.py), all in jaxvision.settings.simclr.
+blur (handed to the stream, jaxvision/data/streams.py), all in jaxvision.settings.simclr.
 """
 
 import dataclasses
@@ -40,12 +40,17 @@ def contrastive_accuracy(z_a, z_b):
 class SimCLR:
   model: nn.Module
   temperature: float = 0.5
+  settings: SimCLRSettings = SimCLRSettings()  # its augmentation: the stream's
   train_stream = "two_view"
   evaluation = "representation"
 
   @classmethod
   def from_config(cls, model, config):
-    return cls(model=model, temperature=SimCLRSettings.from_config(config).temperature)
+    settings = SimCLRSettings.from_config(config)
+    return cls(model=model, temperature=settings.temperature, settings=settings)
+
+  def stream_args(self) -> dict:
+    return {"settings": self.settings}
 
   def loss_fn(self, params, model_state, batch, rng, step):
     del step  # no schedule inside this loss

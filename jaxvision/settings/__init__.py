@@ -11,11 +11,15 @@ import dataclasses
 from jaxvision.errors import UserError
 
 
-def from_block(cls, config, block: str):
-  """cls(**config[block]) with cls's defaults for what the block leaves out."""
+def from_block(cls, config, block: str, *, not_in_block=()):
+  """cls(**config[block]) with cls's defaults for what the block leaves out.
+
+  not_in_block: fields the settings carry from elsewhere in the config (e.g. CLIP's
+  context_length, a model setting), refused in the block.
+  """
   given = config.get(block) or {}
   values = dict(given.items()) if hasattr(given, "items") else {}
-  known = {f.name for f in dataclasses.fields(cls)}
+  known = {f.name for f in dataclasses.fields(cls)} - set(not_in_block)
   unknown = sorted(set(values) - known)
   if unknown:
     raise UserError(f"unknown {block} setting(s) {', '.join(unknown)}; valid: "
