@@ -36,6 +36,12 @@ class Experiment:
   input_shape: tuple[int, int, int]
   objective: object  # jaxvision.objectives: loss_fn, train_stream, evaluation
 
+  @property
+  def eval_split(self) -> str:
+    """What evaluation during training reads: the held-out validation split when the config
+    carves one (data.validation_examples), else the test split."""
+    return "validation" if self.source.held_out else "test"
+
 
 def _positive(config, key):
   value = config[key]
