@@ -8,7 +8,7 @@ import pytest
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from helpers import config
+from helpers import config, run_cli
 from jaxvision.data import holdout, pipeline, semi, sources, views
 from jaxvision.errors import UserError
 from jaxvision.train import loop
@@ -102,3 +102,17 @@ def test_training_evaluates_validation_periodically_and_test_once(tmp_path):
   assert final["accuracy"] == pytest.approx(test["accuracy"])
   # 60 steps of LeNet-5 on digits learn well above chance (0.1) on both held-out sets
   assert test["accuracy"] > 0.7 and records[-2]["accuracy"] > 0.7
+
+  # `jaxvision eval --split validation` scores the checkpoint on the same held-out images
+  code, out, _ = run_cli("eval", "--config", "configs/lenet5_digits.py", "--workdir",
+                         str(tmp_path), "--split", "validation",
+                         "--config.data.validation_examples=300", "--config.num_train_steps=60")
+  assert code == 0 and "validation (center): accuracy" in out
+  accuracy = float(out.split("accuracy ")[1].split(",")[0])
+  assert accuracy == pytest.approx(records[-2]["accuracy"], abs=1e-4)
+
+
+def test_validation_without_a_held_out_split_names_the_fix(tmp_path):
+  c = config("lenet5_digits")
+  with pytest.raises(UserError, match="no split 'validation'.*validation_examples=N"):
+    sources.get_source(c.data).reader("validation")

@@ -47,8 +47,10 @@ class Source:
 
   def _check(self, split):
     if split not in self.num_examples:
+      fix = ("; hold one out of train with --config.data.validation_examples=N"
+             if split == "validation" else "")
       raise UserError(f"dataset {self.name!r} has no split {split!r}; "
-                      f"it has {', '.join(self.num_examples)}")
+                      f"it has {', '.join(self.num_examples)}{fix}")
 
   def reader(self, split: str):
     """Random access to `split` (cached: one reader per split and process)."""
