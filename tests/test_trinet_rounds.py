@@ -15,7 +15,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def test_two_rounds_on_digits_restart_the_schedule(tmp_path):
   config = load_config_file(os.path.join(REPO, "configs/trinet_fashion_mnist.py:runlocal"))
-  apply_overrides(config, ["--config.data.name=digits", "--config.data.image_size=8",
+  apply_overrides(config, ["--config.data.name=digits", "--config.data.validation_examples=0",
+                           "--config.data.image_size=8",
                            "--config.data.crop_padding=1", "--config.data.mean=(0.5,)",
                            "--config.data.std=(0.25,)", "--config.semi.labels_per_class=5",
                            "--config.eval_batch_size=120", "--config.batch_size=16",
