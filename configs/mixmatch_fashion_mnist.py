@@ -44,26 +44,11 @@ jaxvision/objectives/mixmatch.py).
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
-
-
-def semi_data(config, labels_per_class=40):
-  """The data settings the three runs of the comparison share (repeated in each file)."""
-  config.data.name = "fashion_mnist"
-  config.data.image_size = 28
-  config.data.resize = "none"
-  config.data.augment = ("random_crop", "flip")
-  config.data.crop_padding = 2
-  config.data.mean = (0.2860,)
-  config.data.std = (0.3530,)
-  config.semi = ml_collections.ConfigDict({
-      "labels_per_class": labels_per_class, "split_seed": 0, "unlabeled_ratio": 1,
-      "num_augment": 2, "audit_dir": ""})
-  return config
+from jaxvision.config_defaults import base_config, semi_fashion_mnist
 
 
 def get_config(arg=None):
-  config = semi_data(base_config())
+  config = semi_fashion_mnist(base_config())
   config.model.name = "resnet20"
   config.model.stages = (2, 2, 2)  # ResNet-14: +1.4 points over ResNet-8 at matched seeds
   config.objective = "mixmatch"

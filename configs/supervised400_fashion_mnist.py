@@ -20,25 +20,8 @@ configs/mixmatch_fashion_mnist.py, whose trunk that is (session 8, sharing the C
 0.002, decoupled weight decay 0.02 * lr per step), cosine-decayed, EMA 0.99 for evaluation.
 """
 
-import ml_collections
-
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import base_config, semi_fashion_mnist
 from jaxvision.errors import UserError
-
-
-def semi_data(config, labels_per_class=40):
-  """The data settings the three runs of the comparison share (repeated in each file)."""
-  config.data.name = "fashion_mnist"
-  config.data.image_size = 28
-  config.data.resize = "none"
-  config.data.augment = ("random_crop", "flip")
-  config.data.crop_padding = 2
-  config.data.mean = (0.2860,)
-  config.data.std = (0.3530,)
-  config.semi = ml_collections.ConfigDict({
-      "labels_per_class": labels_per_class, "split_seed": 0, "unlabeled_ratio": 1,
-      "num_augment": 2, "audit_dir": ""})
-  return config
 
 
 # The arguments this file takes besides `runlocal`.
@@ -49,7 +32,7 @@ def get_config(arg=None):
   args = set((arg or "").split(",")) - {""}
   if args - {"runlocal", *VARIANTS}:
     raise UserError(f"unknown argument {arg!r}; use runlocal, resnet14 or both (comma)")
-  config = semi_data(base_config())
+  config = semi_fashion_mnist(base_config())
   config.model.name = "resnet20"
   config.model.stages = (2, 2, 2) if "resnet14" in args else (1, 1, 1)
   config.objective = "supervised_labeled"

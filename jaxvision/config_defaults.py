@@ -18,6 +18,11 @@ def base_data_config() -> ml_collections.ConfigDict:
       "label_key": "label",
       "channels": 3,           # image folder only
       "bad_images": "error",   # image folder: 'error' names a non-image file, 'skip' counts it
+      # > 0: hold out this many training examples (or this fraction, if < 1) as a validation
+      # split, drawn by validation_seed: periodic evaluation reads it and the test split is
+      # evaluated once, at the end, so no choice is made on test (jaxvision/data/holdout.py)
+      "validation_examples": 0,
+      "validation_seed": 0,
       "image_size": 32,        # what the model sees (height = width)
       "resize": "bilinear",    # pad | bilinear | center_crop | none
       "augment": (),           # ops in order: random_crop, random_resized_crop, flip, ...
@@ -117,3 +122,27 @@ def imagenet_runlocal(config):
   config.eval_batch_size = 16
   config.num_train_steps = 2
   config.log_every_steps = 1
+
+
+# Fashion-MNIST's 60,000 training images: 5,000 held out for choices, 55,000 to train on.
+FASHION_MNIST_VALIDATION = 5000
+
+
+def semi_fashion_mnist(config, labels_per_class: int = 40):
+  """The data of the semi-supervised comparison (MixMatch, Tri-Net, their supervised
+  baselines): 40 labels per class drawn from the training images left after a 5,000-image
+  validation split. The validation split is larger than the labeled set (Oliver et al. 2018
+  would draw it from the labeled budget): it is there so no choice is made on test, and its
+  labels are used for nothing but the periodic evaluation."""
+  config.data.name = "fashion_mnist"
+  config.data.image_size = 28
+  config.data.resize = "none"
+  config.data.augment = ("random_crop", "flip")
+  config.data.crop_padding = 2
+  config.data.mean = (0.2860,)
+  config.data.std = (0.3530,)
+  config.data.validation_examples = FASHION_MNIST_VALIDATION
+  config.semi = ml_collections.ConfigDict({
+      "labels_per_class": labels_per_class, "split_seed": 0, "unlabeled_ratio": 1,
+      "num_augment": 2, "audit_dir": ""})
+  return config

@@ -6,6 +6,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+# The tests name configs, benchmarks and launch scripts by their paths in the repository
+# ("configs/lenet5_digits.py"): run from the repository root wherever pytest was started.
+os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 # The reference implementations load before TensorFlow can: importing torchvision (torch's
 # dynamo -> triton, in the CUDA wheels PyPI serves) after TensorFlow segfaults the process
 # (torch 2.14.1, triton 3.8.0, tensorflow 2.21.0); the other order is fine.

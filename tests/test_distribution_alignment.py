@@ -83,6 +83,7 @@ def test_window_is_initialised_stepped_and_checkpointed_in_a_training_run(tmp_pa
   # 3 steps of MixMatch on digits with a window of 5 batches: the restored checkpoint holds
   # 3 pushed batch means (rows 0-2, each a distribution) and 2 untouched 1/10 rows.
   c = config("mixmatch_fashion_mnist", "--config.data.name=digits", "--config.data.dir=",
+             "--config.data.validation_examples=0",
              "--config.data.image_size=8", "--config.data.mean=(0.3,)",
              "--config.data.std=(0.4,)", "--config.semi.labels_per_class=3",
              "--config.model.widths=(4,4,4)", "--config.batch_size=8",

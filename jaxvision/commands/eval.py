@@ -1,10 +1,10 @@
-"""`jaxvision eval --config configs/NAME.py --workdir DIR [--mode MODE]`: the latest
-checkpoint (or an import-weights folder) on the full test split."""
+"""`jaxvision eval --config configs/NAME.py --workdir DIR [--mode MODE] [--split SPLIT]`: the
+latest checkpoint (or an import-weights folder) on the full test (or validation) split."""
 
 from jaxvision.commands import runtime
 from jaxvision.errors import UserError
 
-HELP = "evaluate the workdir's latest checkpoint on the test split"
+HELP = "evaluate the workdir's latest checkpoint on the test (or validation) split"
 
 
 def add_parser(subparsers) -> None:
@@ -18,14 +18,18 @@ def add_parser(subparsers) -> None:
                           "dense+multi_crop"),
                  help="center crop, 10-crop averaging, dense (FC as conv), or VGG's "
                  "multi-scale, 150-crop and dense+multi-crop protocols")
+  p.add_argument("--split", default="test", choices=("test", "validation", "train"),
+                 help="the split to score; 'validation' is the one data.validation_examples "
+                 "holds out of train (choose protocols on it, not on test)")
 
 
 def run(args, rest) -> int:
   runtime.check_run_arguments(args)
   config = runtime.load_config(args, rest)
   runtime.start_jax(args, config)
-  runtime.print_metrics(f"test ({args.mode})",
-                        evaluate_workdir(config, args.workdir, mode=args.mode))
+  runtime.print_metrics(f"{args.split} ({args.mode})",
+                        evaluate_workdir(config, args.workdir, split=args.split,
+                                         mode=args.mode))
   return 0
 
 

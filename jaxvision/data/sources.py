@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from jaxvision import paths
-from jaxvision.data import decode, readers
+from jaxvision.data import decode, holdout, readers
 from jaxvision.errors import UserError
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -42,12 +42,15 @@ class Source:
   in_memory: bool = True
   make_reader: Callable[[str], object] | None = None
   bad_images: str = "error"  # 'skip': an unreadable image is replaced (pipeline.py)
+  held_out: int = 0  # training examples held out as the 'validation' split (holdout.py)
   _readers: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
   def _check(self, split):
     if split not in self.num_examples:
+      fix = ("; hold one out of train with --config.data.validation_examples=N"
+             if split == "validation" else "")
       raise UserError(f"dataset {self.name!r} has no split {split!r}; "
-                      f"it has {', '.join(self.num_examples)}")
+                      f"it has {', '.join(self.num_examples)}{fix}")
 
   def reader(self, split: str):
     """Random access to `split` (cached: one reader per split and process)."""
@@ -313,6 +316,13 @@ def load_tfds_pairs_source(name: str, *, data_dir: str | None = None, download: 
 
 
 def get_source(data_config) -> Source:
+  """The source `data.name` names, with data.validation_examples held out of its train split."""
+  source = _named_source(data_config)
+  return holdout.hold_out_validation(source, data_config.get("validation_examples", 0),
+                                     data_config.get("validation_seed", 0))
+
+
+def _named_source(data_config) -> Source:
   """Builds the source that `data.name` names: digits, fashion_mnist, folder, tfds:NAME."""
   name = data_config.name
   if name == "digits":

@@ -38,7 +38,7 @@ def series(records, split, metric):
 def plot_run(records, path: str, title: str) -> None:
   fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.4))
   for ax, (metric, label) in zip(axes, PANELS):
-    for split, style in (("train", "-"), ("test", "o-")):
+    for split, style in (("train", "-"), ("validation", "o-"), ("test", "s")):
       steps, values = series(records, split, metric)
       if steps:
         ax.plot(steps, values, style, label=split, markersize=3)
@@ -58,13 +58,16 @@ def plot_run(records, path: str, title: str) -> None:
 def plot_comparison(runs: dict[str, list[dict]], path: str) -> None:
   """Training loss and test accuracy of several runs on shared axes."""
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+  # runs with a validation split were evaluated on test once: their curve is the validation's
+  held_out = any(r["split"] == "validation" for records in runs.values() for r in records)
+  split = "validation" if held_out else "test"
   for name, records in runs.items():
     steps, values = series(records, "train", "loss")
     axes[0].plot(steps, values, label=name)
-    steps, values = series(records, "test", "accuracy")
+    steps, values = series(records, split, "accuracy")
     axes[1].plot(steps, values, "o-", label=name, markersize=3)
   axes[0].set_yscale("log")
-  for ax, title in zip(axes, ("training loss", "test top-1 accuracy")):
+  for ax, title in zip(axes, ("training loss", f"{split} top-1 accuracy")):
     ax.set_title(title)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)

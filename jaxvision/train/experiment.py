@@ -37,6 +37,12 @@ class Experiment:
   objective: object  # jaxvision.objectives: loss_fn, train_stream, evaluation
   phases: tuple = ()  # jaxvision.objectives.phases.Phase: the stretches the loop runs
 
+  @property
+  def eval_split(self) -> str:
+    """What evaluation during training reads: the held-out validation split when the config
+    carves one (data.validation_examples), else the test split."""
+    return "validation" if self.source.held_out else "test"
+
 
 def _positive(config, key):
   value = config[key]

@@ -73,7 +73,11 @@ def first_nonfinite(pending, start_step, skipping=False):
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains to config's step count, resuming from WORKDIR; returns the final test metrics."""
+  """Trains to config's step count, resuming from WORKDIR; returns the final test metrics.
+
+  Evaluation during training reads the validation split when data.validation_examples
+  carves one (logged as 'validation'); the test split is then evaluated once, at the end.
+  """
   exp = build_experiment(config, workdir)
   check_workdir_writable(workdir)
   # One writer per workdir, taken before anything in it is written.
@@ -187,8 +191,12 @@ def _train(exp, config, workdir: str) -> dict:
         timer, timed_steps = time.time(), 0
         log.write(step, "train", means)
       if step % config.eval_every_steps == 0 or phase_end:
-        final = run_eval(exp, state)
-        log.write(step, "test", final)
+        final = run_eval(exp, state, exp.eval_split)
+        log.write(step, exp.eval_split, final)
+        if step == exp.total_steps and exp.eval_split != "test":
+          # the test split, once: nothing during the run was chosen by it
+          final = run_eval(exp, state, "test")
+          log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
       # several hosts agree on stopping once per log interval (and at the last step)
       stopping = watcher.should_stop(step, config.log_every_steps if not phase_end else 1)
