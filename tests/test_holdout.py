@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from helpers import config, run_cli
 from jaxvision.data import holdout, pipeline, semi, sources, views
 from jaxvision.errors import UserError
+from jaxvision.settings.semi import SemiSettings
 from jaxvision.train import loop
 
 
@@ -85,7 +86,7 @@ def test_semi_labeled_subset_is_drawn_outside_the_validation_split(tmp_path):
   c = config("mixmatch_fashion_mnist", "--config.data.validation_examples=5000")
   source = sources.get_source(c.data)
   assert source.num_examples["train"] == 55000 and source.held_out == 5000
-  labeled, unlabeled = semi.split_indices(source, c)
+  labeled, unlabeled = semi.split_indices(source, SemiSettings.from_config(c))
   assert len(labeled) == 400 and len(unlabeled) == 54600
   assert np.bincount(source.labels("train")[labeled], minlength=10).tolist() == [40] * 10
 

@@ -10,6 +10,7 @@ from gcs_server import bucket_files, emulator_env, gcs  # noqa: F401 (the fixtur
 from jaxvision.config_defaults import base_config
 from jaxvision.data import semi, sources, trinet
 from jaxvision.errors import UserError
+from jaxvision.settings.semi import SemiSettings
 
 CLASSES, PER_CLASS = 4, 12
 
@@ -37,6 +38,10 @@ def _config(audit_dir="", labels_per_class=3):
   return c
 
 
+def _semi(audit_dir=""):
+  return SemiSettings.from_config(_config(audit_dir))
+
+
 def test_choose_labeled_balanced_stable_and_seeded():
   labels = np.random.default_rng(1).integers(0, 5, size=1000)
   a = semi.choose_labeled(labels, labels_per_class=7, seed=3, num_classes=5)
@@ -52,12 +57,12 @@ def test_choose_labeled_balanced_stable_and_seeded():
 
 def test_split_is_a_partition_and_audit_file(tmp_path):
   source = _source("toy_split")
-  labeled, unlabeled = semi.split_indices(source, _config())
+  labeled, unlabeled = semi.split_indices(source, _semi())
   assert len(labeled) == CLASSES * 3 and len(unlabeled) == CLASSES * (PER_CLASS - 3)
   assert not set(labeled) & set(unlabeled)
   assert set(labeled) | set(unlabeled) == set(range(CLASSES * PER_CLASS))
-  semi.labeled_stream(source, _config(str(tmp_path)), local_batch=4, seed=0, start_step=0,
-                      process_index=0, process_count=1)
+  semi.labeled_stream(source, _config(), semi=_semi(str(tmp_path)), local_batch=4, seed=0,
+                      start_step=0, process_index=0, process_count=1)
   record = json.loads((tmp_path / "labeled_indices.json").read_text())
   assert record["indices"] == labeled.tolist()
   assert record["labels"] == [int(i % CLASSES) for i in labeled]  # labels[i] = i mod 4
@@ -65,11 +70,11 @@ def test_split_is_a_partition_and_audit_file(tmp_path):
 
 def test_unlabeled_data_carries_no_label():
   source = _source("toy_nolabel")
-  _, unlabeled = semi.split_indices(source, _config())
+  _, unlabeled = semi.split_indices(source, _semi())
   subset = semi.subset_source(source, unlabeled, keep_label=False)
   assert set(subset.dataset("train").element_spec) == {"image"}
-  batch = next(semi.mixmatch_stream(source, _config(), local_batch=4, seed=0, start_step=0,
-                                    process_index=0, process_count=1))
+  batch = next(semi.mixmatch_stream(source, _config(), semi=_semi(), local_batch=4, seed=0,
+                                    start_step=0, process_index=0, process_count=1))
   assert set(batch) == {"image", "label", "unlabeled_image"}  # the step is loss_fn's argument
   assert batch["label"].shape == (4,)
   # mu = 2 images per labeled row, K = 2 views each -> (4, 4, 8, 8, 1)
@@ -84,7 +89,7 @@ def test_unlabeled_data_carries_no_label():
 
 def test_mixmatch_stream_resumes_exactly():
   source = _source("toy_resume")
-  kw = dict(local_batch=4, seed=5, process_index=0, process_count=1)
+  kw = dict(local_batch=4, seed=5, process_index=0, process_count=1, semi=_semi())
   full = semi.mixmatch_stream(source, _config(), start_step=0, **kw)
   batches = [next(full) for _ in range(4)]
   resumed = next(semi.mixmatch_stream(source, _config(), start_step=3, **kw))
@@ -94,11 +99,11 @@ def test_mixmatch_stream_resumes_exactly():
 
 def test_hosts_get_disjoint_labeled_shards():
   source = _source("toy_hosts")
-  labeled, _ = semi.split_indices(source, _config())
+  labeled, _ = semi.split_indices(source, _semi())
   seen = []
   for p in range(2):  # 12 labeled, 6 per host: two batches of 3 are one epoch
-    stream = semi.labeled_stream(source, _config(), local_batch=3, seed=0, start_step=0,
-                                 process_index=p, process_count=2)
+    stream = semi.labeled_stream(source, _config(), semi=_semi(), local_batch=3, seed=0,
+                                 start_step=0, process_index=p, process_count=2)
     seen.append({int(round(v)) for _ in range(2) for v in next(stream)["image"][:, 0, 0, 0]})
   assert not seen[0] & seen[1]
   assert seen[0] | seen[1] == set(labeled.tolist())
@@ -115,14 +120,13 @@ def test_trinet_round_stream_has_targets_not_labels(tmp_path):
   np.testing.assert_array_equal(data["index"], [1, 5, 30])  # sorted, rows moved with it
   np.testing.assert_array_equal(data["weights"][0], [0, 1, 0])
   c = _config()
-  batch = next(trinet.trinet_round_stream(source, c, round_file=path, local_batch=3, seed=0,
-                                          start_step=0, process_index=0, process_count=1))
+  kw = dict(semi=_semi(), pi=False, local_batch=3, seed=0, start_step=0, process_index=0,
+            process_count=1)
+  batch = next(trinet.trinet_round_stream(source, c, round_file=path, **kw))
   assert set(batch) == {"image", "targets", "weights"}
   assert batch["targets"].shape == (3, 3, CLASSES) and batch["weights"].shape == (3, 3)
   with pytest.raises(UserError, match="round file"):
-    trinet.trinet_round_stream(source, c, round_file=str(tmp_path / "missing.npz"),
-                               local_batch=3, seed=0, start_step=0, process_index=0,
-                               process_count=1)
+    trinet.trinet_round_stream(source, c, round_file=str(tmp_path / "missing.npz"), **kw)
 
 
 def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
@@ -131,10 +135,10 @@ def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
   targets = np.eye(CLASSES, dtype=np.float32)[[0, 1, 2]][:, None].repeat(3, 1)
   trinet.write_round_file(path, np.array([5, 1, 30]), targets, np.ones((3, 3), np.float32))
   c = _config()  # unlabeled_ratio 2, num_augment 2
-  c.trinet = ml_collections.ConfigDict({"pi_weight": 1.0})
-  _, unlabeled = semi.split_indices(source, c)
-  batch = next(trinet.trinet_round_stream(source, c, round_file=path, local_batch=3, seed=0,
-                                          start_step=7, process_index=0, process_count=1))
+  _, unlabeled = semi.split_indices(source, _semi())
+  kw = dict(pi=True, local_batch=3, seed=0, process_index=0, process_count=1)
+  batch = next(trinet.trinet_round_stream(source, c, round_file=path, semi=_semi(),
+                                          start_step=7, **kw))
   assert set(batch) == {"image", "targets", "weights", "unlabeled_image"}
   assert batch["unlabeled_image"].shape == (3, 4, 8, 8, 1)  # mu * K = 4 views per row
   ids = np.rint(batch["unlabeled_image"][..., 0, 0, 0]).astype(int)   # (3, 4)
@@ -142,8 +146,8 @@ def test_trinet_pi_stream_adds_unlabeled_views_without_labels(tmp_path):
   np.testing.assert_array_equal(ids[:, 0::2], ids[:, 1::2])  # views of one image side by side
   c.semi.num_augment = 3
   with pytest.raises(UserError, match="num_augment=2"):
-    trinet.trinet_round_stream(source, c, round_file=path, local_batch=3, seed=0,
-                               start_step=0, process_index=0, process_count=1)
+    trinet.trinet_round_stream(source, c, round_file=path, semi=SemiSettings.from_config(c),
+                               start_step=0, **kw)
 
 
 ROUND_TRIP = """

@@ -1,16 +1,16 @@
 """Semi-supervised data: a balanced labeled subset, the rest as unlabeled data, and their streams
 (Tri-Net's round files and stream: data/trinet.py).
 
-Settings live in `config.semi` (jaxvision.settings.semi.SemiSettings: its defaults fill what
-the block leaves out, an unknown key is an error):
+Settings: a jaxvision.settings.semi.SemiSettings (config.semi: its defaults fill what the
+block leaves out, an unknown key is an error), which the objective hands to its stream:
   labels_per_class  labeled examples per class, chosen from the train split by `split_seed`
   split_seed        seed of that choice (independent of the run seed: every method compared on
                     one split sees the same labels)
   unlabeled_ratio   mu: unlabeled examples per labeled example in a batch (MixMatch: 1)
   num_augment       K: weak views of each unlabeled example (MixMatch: 2)
-  audit_dir         if set, process 0 writes AUDIT_DIR/labeled_indices.json there; the train
-                    loop and experiments/semi_compare.py set it to the workdir (a stream is
-                    not told the workdir; the command line can pass --config.semi.audit_dir)
+  audit_dir         if set, process 0 writes AUDIT_DIR/labeled_indices.json there; the
+                    objectives hand their streams the workdir here when the config leaves
+                    it empty (SemiSettings.in_workdir)
 
 The unlabeled examples never carry their labels: the unlabeled source's dataset has the
 single key 'image' (tests/test_semi_data.py checks it), so an objective cannot read them.
@@ -22,7 +22,6 @@ The unlabeled views are reshaped to (local_batch, mu * K, H, W, C) so the loop c
 the leading dimension like any other batch; rows i of the two parts travel together.
 """
 
-import dataclasses
 import json
 
 import numpy as np
@@ -37,11 +36,6 @@ from jaxvision.settings.semi import SemiSettings
 SPLIT = "train"
 # The two streams must not share augmentation randomness or shuffle order.
 UNLABELED_SEED_OFFSET = 1_000_003
-
-
-def semi_settings(config) -> dict:
-  """config.semi as a dict, through SemiSettings (its defaults; an unknown key is an error)."""
-  return dataclasses.asdict(SemiSettings.from_config(config))
 
 
 # ------------------------------------------------------------------------------- the split
@@ -92,14 +86,13 @@ def choose_labeled(labels: np.ndarray, *, labels_per_class: int, seed: int,
   return np.sort(np.concatenate(chosen))
 
 
-def split_indices(source: Source, config):
-  """(labeled indices, unlabeled indices) of the train split for config.semi."""
-  s = semi_settings(config)
-  if s["labels_per_class"] <= 0:
-    raise UserError(f"semi.labels_per_class must be positive, got {s['labels_per_class']}")
+def split_indices(source: Source, semi: SemiSettings):
+  """(labeled indices, unlabeled indices) of the train split for the `semi` settings."""
+  if semi.labels_per_class <= 0:
+    raise UserError(f"semi.labels_per_class must be positive, got {semi.labels_per_class}")
   labels = source.labels(SPLIT)
-  labeled = choose_labeled(labels, labels_per_class=s["labels_per_class"],
-                           seed=s["split_seed"], num_classes=source.num_classes)
+  labeled = choose_labeled(labels, labels_per_class=semi.labels_per_class,
+                           seed=semi.split_seed, num_classes=source.num_classes)
   unlabeled = np.setdiff1d(np.arange(len(labels)), labeled)
   return labeled, unlabeled
 
@@ -118,11 +111,10 @@ def write_labeled_indices(directory: str, source: Source, indices: np.ndarray, *
   return path
 
 
-def audit_split(source, config, labeled, process_index):
-  s = semi_settings(config)
-  if s["audit_dir"] and process_index == 0:
-    write_labeled_indices(s["audit_dir"], source, labeled,
-                          labels_per_class=s["labels_per_class"], split_seed=s["split_seed"])
+def audit_split(source, semi: SemiSettings, labeled, process_index):
+  if semi.audit_dir and process_index == 0:
+    write_labeled_indices(semi.audit_dir, source, labeled,
+                          labels_per_class=semi.labels_per_class, split_seed=semi.split_seed)
 
 
 def subset_source(source: Source, indices: np.ndarray, *, keep_label: bool,
@@ -182,26 +174,25 @@ def zip_unlabeled(labeled, unlabeled, per_row: int):
 # ------------------------------------------------------------------------------- streams
 
 
-def labeled_stream(source, config, *, local_batch, seed, start_step, process_index,
-                   process_count):
+def labeled_stream(source, config, *, semi: SemiSettings, local_batch, seed, start_step,
+                   process_index, process_count):
   """Supervised training on the labeled subset only: the baseline of the comparison."""
-  labeled, _ = split_indices(source, config)
-  audit_split(source, config, labeled, process_index)
+  labeled, _ = split_indices(source, semi)
+  audit_split(source, semi, labeled, process_index)
   return pipeline.train_batches(
       subset_source(source, labeled, keep_label=True, tag="labeled"),
       views.single_view(config.data, train=True), local_batch=local_batch, seed=seed,
       start_step=start_step, process_index=process_index, process_count=process_count)
 
 
-def mixmatch_stream(source, config, *, local_batch, seed, start_step, process_index,
-                    process_count):
+def mixmatch_stream(source, config, *, semi: SemiSettings, local_batch, seed, start_step,
+                    process_index, process_count):
   """{'image': (B, H, W, C), 'label': (B,), 'unlabeled_image': (B, mu * K, H, W, C)}."""
-  s = semi_settings(config)
-  mu, k = s["unlabeled_ratio"], s["num_augment"]
+  mu, k = semi.unlabeled_ratio, semi.num_augment
   if mu < 1 or k < 1:
     raise UserError(f"semi.unlabeled_ratio and semi.num_augment must be >= 1, got {mu}, {k}")
-  labeled, unlabeled = split_indices(source, config)
-  audit_split(source, config, labeled, process_index)
+  labeled, unlabeled = split_indices(source, semi)
+  audit_split(source, semi, labeled, process_index)
   common = dict(start_step=start_step, process_index=process_index,
                 process_count=process_count)
   lab = pipeline.train_batches(

@@ -13,9 +13,10 @@ import numpy as np
 import tensorflow as tf
 
 from jaxvision import paths
-from jaxvision.data import pipeline, semi, views
+from jaxvision.data import pipeline, views
+from jaxvision.data import semi as semi_data
 from jaxvision.errors import UserError
-from jaxvision.settings.trinet import TriNetSettings
+from jaxvision.settings.semi import SemiSettings
 
 
 def read_round_file(path: str) -> dict:
@@ -52,21 +53,20 @@ def eval_batches(images, data_config, batch: int):
   return ds.batch(batch).as_numpy_iterator()
 
 
-def trinet_round_stream(source, config, *, round_file, local_batch, seed, start_step,
-                        process_index, process_count):
+def trinet_round_stream(source, config, *, round_file, semi: SemiSettings, pi: bool,
+                        local_batch, seed, start_step, process_index, process_count):
   """{'image': (B, H, W, C), 'targets': (B, 3, C), 'weights': (B, 3)} of one round.
 
   The examples are `round_file`'s (the phase's stream argument); their true labels are left
   out (keep_label=False), so pseudo-labeled examples carry only their pseudo-labels.
-  With trinet.pi_weight > 0 (Tri-Net + Pi) the batch also carries, as the MixMatch stream's,
+  With `pi` (trinet.pi_weight > 0: Tri-Net + Pi) the batch also carries, as the MixMatch stream's,
   'unlabeled_image' (B, mu * K, H, W, C): K weak views of B * mu images drawn from the whole
   unlabeled set (no labels).
   """
-  trinet = TriNetSettings.from_config(config)
   data = read_round_file(round_file)
-  labeled, unlabeled = semi.split_indices(source, config)
-  semi.audit_split(source, config, labeled, process_index)
-  subset = semi.subset_source(source, data["index"], keep_label=False, tag="trinet_round",
+  labeled, unlabeled = semi_data.split_indices(source, semi)
+  semi_data.audit_split(source, semi, labeled, process_index)
+  subset = semi_data.subset_source(source, data["index"], keep_label=False, tag="trinet_round",
                               extra={"targets": data["targets"], "weights": data["weights"]})
   view = views.single_view(config.data, train=True)
 
@@ -78,15 +78,14 @@ def trinet_round_stream(source, config, *, round_file, local_batch, seed, start_
   common = dict(start_step=start_step, process_index=process_index,
                 process_count=process_count)
   rounds = pipeline.train_batches(subset, fn, local_batch=local_batch, seed=seed, **common)
-  if not float(trinet.pi_weight) > 0:
+  if not pi:
     return rounds
-  s = semi.semi_settings(config)
-  mu, k = s["unlabeled_ratio"], s["num_augment"]
+  mu, k = semi.unlabeled_ratio, semi.num_augment
   if mu < 1 or k != 2:
     raise UserError(f"Tri-Net + Pi compares two views: set semi.num_augment=2 and "
                     f"semi.unlabeled_ratio >= 1 (got {k} and {mu})")
   unl = pipeline.train_batches(
-      semi.subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
-      semi.weak_views(config.data, k), local_batch=local_batch * mu,
-      seed=seed + semi.UNLABELED_SEED_OFFSET, **common)
-  return semi.zip_unlabeled(rounds, unl, mu * k)
+      semi_data.subset_source(source, unlabeled, keep_label=False, tag="unlabeled"),
+      semi_data.weak_views(config.data, k), local_batch=local_batch * mu,
+      seed=seed + semi_data.UNLABELED_SEED_OFFSET, **common)
+  return semi_data.zip_unlabeled(rounds, unl, mu * k)

@@ -12,8 +12,8 @@ positional model inputs to initialise parameters on (default: a dummy image batc
 `init_model_state(model_state)`: the model state with the collections the method itself keeps
 across steps added (e.g. MixMatch's distribution-alignment window), and
 `prepare_workdir(workdir)`: called before the first step of every (re)start, to write or
-check the files the method keeps in the workdir, `stream_args()`: keyword arguments its
-stream receives (its settings, so the stream reads no method block of the config), and
+check the files the method keeps in the workdir, `stream_args(workdir)`: keyword arguments
+its stream receives (its settings, so the stream reads no method block of the config), and
 `phases(config, workdir)`: the stretches of the run, each on its own stream
 (jaxvision/objectives/phases.py; Tri-Net's rounds).
 """
@@ -75,7 +75,7 @@ def init_model_state(objective, model_state):
 def run_phases(objective, config, workdir: str, total_steps: int) -> tuple:
   """The objective's phases, or one over all `total_steps` on its train stream."""
   if not hasattr(objective, "phases"):
-    args = objective.stream_args() if hasattr(objective, "stream_args") else {}
+    args = objective.stream_args(workdir) if hasattr(objective, "stream_args") else {}
     return (Phase("train", 0, total_steps, objective.train_stream,
                   stream_args=tuple(args.items())),)
   plan = tuple(objective.phases(config, workdir))

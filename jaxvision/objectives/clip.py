@@ -51,7 +51,8 @@ class Clip:
                       f"model.context_length={model.context_length} in the config")
     return cls(model=model, settings=settings)
 
-  def stream_args(self) -> dict:
+  def stream_args(self, workdir: str) -> dict:
+    del workdir  # nothing of this method's is kept there
     return {"settings": self.settings}
 
   def init_inputs(self, input_shape):

@@ -89,6 +89,7 @@ class MixMatch:
   per_example_lambda: bool = True
   distribution_alignment: bool = False
   alignment_window: int = 128
+  semi: SemiSettings = SemiSettings()  # the split and mu, K: the stream's
 
   train_stream = "mixmatch"
   evaluation = "classification"
@@ -97,8 +98,11 @@ class MixMatch:
   def from_config(cls, model, config):
     # typed settings: defaults in one place, an unknown mixmatch.* or semi.* key an error
     settings = dataclasses.asdict(MixMatchSettings.from_config(config))
-    return cls(model=model, num_augment=SemiSettings.from_config(config).num_augment,
-               **settings)
+    semi = SemiSettings.from_config(config)
+    return cls(model=model, num_augment=semi.num_augment, semi=semi, **settings)
+
+  def stream_args(self, workdir: str) -> dict:
+    return {"semi": self.semi.in_workdir(workdir)}
 
   def init_model_state(self, model_state):
     """Adds the window of unlabeled-batch mean predictions distribution alignment reads."""

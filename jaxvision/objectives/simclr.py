@@ -49,7 +49,8 @@ class SimCLR:
     settings = SimCLRSettings.from_config(config)
     return cls(model=model, temperature=settings.temperature, settings=settings)
 
-  def stream_args(self) -> dict:
+  def stream_args(self, workdir: str) -> dict:
+    del workdir  # nothing of this method's is kept there
     return {"settings": self.settings}
 
   def loss_fn(self, params, model_state, batch, rng, step):

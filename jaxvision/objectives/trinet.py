@@ -41,9 +41,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxvision import losses
+from jaxvision.errors import UserError
 from jaxvision.objectives import trinet_rounds
 from jaxvision.objectives.phases import Phase
 from jaxvision.objectives.supervised import apply_model
+from jaxvision.settings.semi import SemiSettings
 from jaxvision.settings.trinet import TriNetSettings
 
 
@@ -67,14 +69,18 @@ def per_head_loss(logits, targets, weights):
 class TriNetObjective:
   model: nn.Module
   settings: TriNetSettings = TriNetSettings()
+  semi: SemiSettings = SemiSettings()  # the labeled/unlabeled split
 
   train_stream = "trinet_round"
   evaluation = "trinet_vote"
 
   @classmethod
   def from_config(cls, model, config):
-    # an unknown trinet.* key is an error here, before anything compiles
-    return cls(model=model, settings=TriNetSettings.from_config(config))
+    # an unknown trinet.* or semi.* key is an error here, before anything compiles
+    if "semi" not in config:
+      raise UserError("Tri-Net needs config.semi (labels_per_class, split_seed)")
+    return cls(model=model, settings=TriNetSettings.from_config(config),
+               semi=SemiSettings.from_config(config))
 
   @property
   def pi_weight(self) -> float:
@@ -92,12 +98,14 @@ class TriNetObjective:
     again from the rate it starts at).
     """
     s, out = self.settings, []
+    semi = self.semi.in_workdir(workdir)
     for r in range(s.rounds + 1):
       start = 0 if r == 0 else s.init_steps + (r - 1) * s.steps_per_round
       steps = s.init_steps if r == 0 else s.steps_per_round
       begin = start if s.restart_schedule else int(config.get("schedule_start_step", 0))
       out.append(Phase(f"round {r}", start, steps, self.train_stream,
-                       stream_args=(("round_file", trinet_rounds.round_path(workdir, r)),),
+                       stream_args=(("round_file", trinet_rounds.round_path(workdir, r)),
+                                    ("semi", semi), ("pi", self.pi_weight > 0)),
                        schedule_span=(begin, start + steps),
                        prepare=functools.partial(trinet_rounds.prepare_round, r)))
     return out

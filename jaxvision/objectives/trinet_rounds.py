@@ -153,7 +153,7 @@ def prepare_round(r: int, exp, variables) -> None:
   path = round_path(workdir, r)
   if paths.exists(path):
     return
-  labeled, unlabeled = semi.split_indices(source, config)
+  labeled, unlabeled = semi.split_indices(source, exp.objective.semi)
   images, hidden = semi.train_arrays(source)
   c = source.num_classes
   paths.makedirs(paths.join(workdir, "trinet"))

@@ -100,11 +100,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
 def _train(exp, config, workdir: str) -> dict:
   check_run_info(workdir, run_info(exp))
   save_config(config, workdir)
-  if "semi" in config and not config.semi.get("audit_dir", ""):
-    # Semi-supervised streams write the labeled subset they drew (labeled_indices.json)
-    # beside the checkpoints, so every run can be audited.
-    with config.unlocked():
-      config.semi.audit_dir = workdir
   if hasattr(exp.objective, "prepare_workdir"):
     # Files a method keeps beside its checkpoints, written on the first start and checked
     # on every resume (e.g. the jigsaw permutation set).
