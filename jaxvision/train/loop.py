@@ -193,7 +193,7 @@ def _train(exp, config, workdir: str) -> dict:
           final = run_eval(exp, state, "test")
           log.write(step, "test", final)
         timer, timed_steps = time.time(), 0
-      # several hosts agree on stopping once per log interval (and at the last step)
+      # several hosts agree on stopping once per log interval (and at the end of each phase)
       stopping = watcher.should_stop(step, config.log_every_steps if not phase_end else 1)
       if step % config.checkpoint_every_steps == 0 or phase_end or stopping:
         check_finite(step)  # never save a diverged state over a good one
