@@ -161,10 +161,11 @@ def agreement_pseudo_labels(probs_j, probs_k, *, sigma: float):
 
   An unlabelled example is kept for the third head when heads j and k predict the same class
   and the prediction is confident, confidence being the *mean* of the two heads' maximum
-  posterior probabilities, (max_c p_j + max_c p_k) / 2 > sigma. That is the paper's Labeling
-  step as two independent reimplementations read it (ModSSC `trinet.py`, and a PyTorch MNIST
-  one whose docstring states "average maximum posterior probability greater than sigma_t"); we
-  could not quote the paper's own sentence. It is looser than requiring both confidences
+  posterior probabilities, (max_c p_j + max_c p_k) / 2 > sigma. Reimplementations differ here:
+  ModSSC's `trinet.py` tests this arithmetic mean (>=), a PyTorch MNIST one (xrn1997/iToLoc)
+  the geometric mean ((log p_j + log p_k) / 2 >= log sigma_t, though its docstring says
+  "average maximum posterior probability"), a Keras one the minimum; we use ModSSC's, with >.
+  We could not read the paper's own sentence (#25). It is looser than requiring both confidences
   > sigma: 0.99 and 0.93 pass sigma = 0.95. Tri-Net's further filter (dropping pseudo-labels
   that are unstable under dropout) needs the model and lives in the objective.
 

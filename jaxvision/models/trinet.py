@@ -88,8 +88,9 @@ class TriNet(nn.Module):
 
 
 class TriNetCNN13(nn.Module):
-  """Tri-Net on the 13-layer CNN of its CIFAR-10/SVHN experiments ("conv-large" of Laine &
-  Aila 2017, Table 5; used by Tri-Net after them), split as M_S + three M_v.
+  """Tri-Net on the 13-layer CNN ("conv-large" of Laine & Aila 2017, Table 5), split as M_S +
+  three M_v. Assumed, not read: it is the usual CIFAR-10/SVHN network of the 2017-18
+  semi-supervised papers; the paper's own network table could not be read (#25).
 
   conv-large: Gaussian input noise (std 0.15, training only); 3x [3x3 conv 128, LReLU 0.1];
   2x2 max pool; dropout 0.5; 3x [3x3 conv 256]; max pool; dropout 0.5; 3x3 conv 512 VALID;

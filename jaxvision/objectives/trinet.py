@@ -20,8 +20,8 @@ terms: this is the paper's "M_S and M_v are fine-tuned on L and PL_v" for v = 1,
 one pass over the union of the three sets instead of three passes (a single forward of M_S
 per batch; each head still learns only from its own set).
 
-Tri-Net + Pi (trinet.pi_weight > 0): the paper also combines tri-net with the Pi-model
-(Laine & Aila 2017), whose consistency term is added to every step of every round: two weak
+Tri-Net + Pi (trinet.pi_weight > 0): tri-net combined with the Pi-model (Laine & Aila 2017;
+reported by secondary sources for the paper, not in the text we could read), whose consistency term is added to every step of every round: two weak
 views of unlabeled images (drawn from all of U, whatever the round's pseudo-labels) go through
 the net in train mode, and each head pays pi_weight * ramp(step) * the mean squared distance
 of its two softmax outputs (losses.pi_consistency), ramped linearly over

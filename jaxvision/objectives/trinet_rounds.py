@@ -21,11 +21,10 @@ Every round appends to WORKDIR/trinet_rounds.jsonl the pseudo-label counts per h
 accuracy against the hidden labels (read here for the log only; the round file never holds
 them), and the loop logs the test accuracy of the vote at the end of each round.
 
-Settings in config.trinet (jaxvision/settings/trinet.py; defaults: Tri-Net's as ModSSC's
-reimplementation reads the paper -- sigma0 0.95, sigma_os 0.25, sigma_decay 0.05, smearing std
-0.05, pool 1000 * 2^t, diversity augmentation every 4 rounds, K = 6 dropout passes, at most
-1/3 of them unstable; the paper's own text beyond its abstract could not be retrieved when
-this was written). trinet.class_balance keeps each round's count but takes it per class in
+Settings in config.trinet (jaxvision/settings/trinet.py, which says where each default comes
+from: T = 30 and the pool schedule are the paper's; sigma0 0.95, sigma_os 0.25, sigma_decay
+0.05, smearing std 0.05, diversity augmentation every 4 rounds, K = 6 dropout passes with at
+most 1/3 unstable are ModSSC's reimplementation's; the paper's text for those could not be read). trinet.class_balance keeps each round's count but takes it per class in
 the labeled set's proportions (losses.class_balanced_pseudo_labels; not in the paper, see
 there why). trinet.labeled_share repeats L in each tri-training round's set so it stays about
 that share of it (labeled_repeats; not in the paper, see there why).
