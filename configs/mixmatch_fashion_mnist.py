@@ -2,12 +2,13 @@
 59,600 training images are unlabeled. Guesses distribution-aligned as in ReMixMatch (below).
 
   apt-get install dataset-fashion-mnist   # or --config.data.dir=FOLDER_WITH_IDX_FILES
-  jaxvision train --config configs/mixmatch_fashion_mnist.py --workdir runs/mixmatch_fmnist --cpu-devices 4
+  jaxvision train --config configs/mixmatch_fashion_mnist.py --workdir runs/mixmatch_fmnist
 
-Hardware: this 2-core CPU, `--cpu-devices 4` (4 simulated devices: 1.3x faster on 2 cores;
-but XLA:CPU intermittently deadlocks in this step's all-to-all with simulated devices, about 3
-in 8 long runs, aborting after 10 minutes; rerun to resume, or train on one device: BUILD_NOTES,
-session 12). The numbers below predate the 5,000-image validation split this config now holds
+Hardware: this 2-core CPU. The numbers below were measured with `--cpu-devices 4` (4 simulated
+devices: 1.3x faster on 2 cores), but XLA:CPU deadlocks in this step's all-to-all with
+simulated devices (4 of the last 6 long 4-device runs; the process aborts after 10 minutes and
+resumes from its last checkpoint when rerun; BUILD_NOTES, session 12): one device is the safe
+choice for a long run. The numbers below predate the 5,000-image validation split this config now holds
 out (session 12); its rerun with the split is not finished yet.
 Trunk: ResNet-14 (the CIFAR ResNet with two blocks per stage, 172,218 parameters) since
 session 8; its supervised baseline is configs/supervised400_fashion_mnist.py:resnet14 (seeds
