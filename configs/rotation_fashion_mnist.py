@@ -21,7 +21,7 @@ Augmentation: 2-pixel shifts and flips (a flip does not change which rotation it
 
 import ml_collections
 
-from jaxvision.config_defaults import base_config
+from jaxvision.config_defaults import base_config, fashion_mnist_crop_flip
 
 
 def get_config(arg=None):
@@ -30,13 +30,7 @@ def get_config(arg=None):
   config.model = ml_collections.ConfigDict({"name": "rotnet", "encoder": "resnet20",
                                             "stages": (1, 1, 1)})
   config.probe = ml_collections.ConfigDict({"max_train_examples": 0})
-  config.data.name = "fashion_mnist"
-  config.data.image_size = 28
-  config.data.resize = "none"
-  config.data.augment = ("random_crop", "flip")
-  config.data.crop_padding = 2
-  config.data.mean = (0.2860,)
-  config.data.std = (0.3530,)
+  fashion_mnist_crop_flip(config)
   config.batch_size = 64
   config.eval_batch_size = 1000
   config.num_train_steps = 300

@@ -128,12 +128,9 @@ def imagenet_runlocal(config):
 FASHION_MNIST_VALIDATION = 5000
 
 
-def semi_fashion_mnist(config, labels_per_class: int = 40):
-  """The data of the semi-supervised comparison (MixMatch, Tri-Net, their supervised
-  baselines): 40 labels per class drawn from the training images left after a 5,000-image
-  validation split. The validation split is larger than the labeled set (Oliver et al. 2018
-  would draw it from the labeled budget): it is there so no choice is made on test, and its
-  labels are used for nothing but the periodic evaluation."""
+def fashion_mnist_crop_flip(config):
+  """Fashion-MNIST at its native 28x28, normalised by its mean and std, with the CIFAR
+  ResNets' random crop (2-pixel padding at this size) and flip."""
   config.data.name = "fashion_mnist"
   config.data.image_size = 28
   config.data.resize = "none"
@@ -141,6 +138,16 @@ def semi_fashion_mnist(config, labels_per_class: int = 40):
   config.data.crop_padding = 2
   config.data.mean = (0.2860,)
   config.data.std = (0.3530,)
+  return config
+
+
+def semi_fashion_mnist(config, labels_per_class: int = 40):
+  """The data of the semi-supervised comparison (MixMatch, Tri-Net, their supervised
+  baselines): 40 labels per class drawn from the training images left after a 5,000-image
+  validation split. The validation split is larger than the labeled set (Oliver et al. 2018
+  would draw it from the labeled budget): it is there so no choice is made on test, and its
+  labels are used for nothing but the periodic evaluation."""
+  fashion_mnist_crop_flip(config)
   config.data.validation_examples = FASHION_MNIST_VALIDATION
   config.semi = ml_collections.ConfigDict({
       "labels_per_class": labels_per_class, "split_seed": 0, "unlabeled_ratio": 1,
