@@ -41,7 +41,11 @@ def test_survivor_exits_within_host_timeout(tmp_path):
       if p.poll() is None:
         p.kill()
   assert procs[0].returncode != 0
-  # Our watchdog fires at host_timeout_secs, before JAX's heartbeat backstop (30 s later).
-  assert "jaxvision: error: no progress for" in err, err[-2000:]
+  # Where the kill lands decides the path: a collective in flight fails at once (gloo:
+  # connection reset), one entered later hangs until our watchdog fires at host_timeout_secs,
+  # before JAX's heartbeat backstop (30 s later). Both end in the same single line.
+  assert ("jaxvision: error: no progress for" in err
+          or "jaxvision: error: a collective failed after step" in err), err[-2000:]
   assert "another host probably died" in err and "restart all hosts" in err
+  assert "Traceback" not in err and "Check failure" not in err, err[-2000:]
   assert waited < 10 + 15

@@ -204,6 +204,10 @@ def _train(exp, config, workdir: str) -> dict:
         raise Stopped(f"stopped by {watcher.signal_name} after step {step}; checkpoint saved "
                       f"in {checkpointer.directory}; run the same command to resume",
                       exit_code=128 + (watcher.received or signal.SIGTERM))
+  except jax.errors.JaxRuntimeError as error:
+    if watchdog is None:
+      raise
+    watchdog.collective_failed(error)  # several hosts: one line and exit, see watchdog.py
   finally:
     if watchdog:
       watchdog.close()

@@ -6,6 +6,12 @@ heartbeat is set `HEARTBEAT_MARGIN_SECS` later, see parallel/distributed.py) and
 line what happened and where the last checkpoint is. It is armed by the first completed
 step: compiling that step can take longer than any sensible timeout on a loaded machine or
 for a large model (a host lost before then is left to JAX's heartbeat).
+
+A host that dies while the others are inside a collective does not leave them hanging: their
+collective raises at once (gloo: "Connection reset by peer"). The loop hands that error to
+`collective_failed`, which says the same line and exits at once; letting it propagate would
+print a traceback and then wait in JAX's shutdown barrier for the dead host until the
+heartbeat aborts the process with a C++ stack trace.
 """
 
 import os
@@ -37,11 +43,21 @@ class ProgressWatchdog:
         continue
       idle = time.monotonic() - self.last_progress
       if idle > self.timeout_secs:
-        print(f"jaxvision: error: no progress for {idle:.0f} s after step {self.step}: another "
-              f"host probably died or hangs; {self.describe_checkpoint()}; restart all hosts "
-              "with the same command to resume (host_timeout_secs sets this limit)",
-              file=sys.stderr, flush=True)
-        os._exit(3)
+        self._exit(f"no progress for {idle:.0f} s after step {self.step} (host_timeout_secs "
+                   "sets this limit)")
+
+  def collective_failed(self, error: BaseException):
+    """Exits with one line for an error raised by a step, an evaluation or a save."""
+    lines = str(error).strip().splitlines()
+    reason = lines[0][:300] if lines else type(error).__name__
+    self._exit(f"a collective failed after step {self.step} ({reason})")
+
+  def _exit(self, what: str):
+    sys.stdout.flush()
+    print(f"jaxvision: error: {what}: another host probably died or hangs; "
+          f"{self.describe_checkpoint()}; restart all hosts with the same command to resume",
+          file=sys.stderr, flush=True)
+    os._exit(3)  # not sys.exit: JAX's shutdown barrier would wait for the lost host
 
   def close(self):
     self._stop.set()
