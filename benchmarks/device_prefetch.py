@@ -32,43 +32,16 @@ def main():
 
   if os.environ.get("JAX_PLATFORMS", "cpu") == "cpu":
     jax.config.update("jax_num_cpu_devices", args.devices)
-  from jaxvision.config_loading import load_config_file
-  from jaxvision.data import streams
+  from benchmarks.loop_parts import build
   from jaxvision.parallel import global_batch, prefetch_to_mesh
-  from jaxvision.train import experiment
-  from jaxvision.train.optim import make_optimizer
-  from jaxvision.train.step import compile_train_step
 
-  config = load_config_file(args.config)
-  for item in rest + args.overrides:  # --config.batch_size=64 style, as the CLI takes them
-    key, value = item[len("--config."):].split("=", 1)
-    node = config
-    *parents, last = key.split(".")
-    for p in parents:
-      node = node[p]
-    node[last] = type(node[last])(value)
-  total = 1 + 2 * args.rounds * args.block
-  with config.unlocked():
-    config.num_train_steps = total
-  exp = experiment.build_experiment(config, "/tmp/unused")
-  tx, schedule = make_optimizer(config, exp.total_steps)
-  init_rng, step_rng = jax.random.split(jax.random.key(config.seed))
-  train_step = compile_train_step(exp.mesh, loss_fn=exp.objective.loss_fn, tx=tx,
-                                  schedule=schedule, base_rng=step_rng,
-                                  grad_accum_steps=config.get("grad_accum_steps", 1),
-                                  ema_decay=config.get("ema_decay", 0.0),
-                                  skip_nonfinite=config.skip_nonfinite)
-
-  def stream():  # the first phase's stream, as the loop builds it
-    phase = exp.phases[0]
-    return streams.get_stream(phase.stream)(
-        exp.source, config, local_batch=config.batch_size, seed=config.seed, start_step=0,
-        process_index=0, process_count=1, **dict(phase.stream_args))
+  parts = build(args.config, rest + args.overrides, 1 + 2 * args.rounds * args.block)
+  config, exp, train_step, stream = parts.config, parts.exp, parts.train_step, parts.stream
 
   plain_stream = stream()
-  runs = {"plain": [experiment.init_state(exp, tx, init_rng),
+  runs = {"plain": [parts.init_state(),
                     lambda: global_batch(next(plain_stream), exp.mesh), []],
-          "prefetch": [experiment.init_state(exp, tx, init_rng),
+          "prefetch": [parts.init_state(),
                        prefetch_to_mesh(stream(), exp.mesh).__next__, []]}
   for run in runs.values():  # compile, and fill the streams' own read-ahead
     run[0], _ = train_step(run[0], run[1]())
