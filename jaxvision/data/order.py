@@ -41,6 +41,29 @@ def permuted(position, *, num_examples: int, seed: int):
   return tf.random.experimental.index_shuffle(offset, key, num_examples - 1)
 
 
+def permuted_batch(positions, *, num_examples: int, seed: int):
+  """`permuted` of a vector of positions spanning at most two epochs (a batch of at most
+  num_examples consecutive positions): the same indices, in one vectorised call per epoch."""
+  positions = tf.cast(positions, tf.int64)
+  if num_examples == 1:
+    return tf.zeros_like(positions)
+  epoch, offset = positions // num_examples, positions % num_examples
+
+  def shuffle(e):
+    key = tf.stack([tf.constant(seed, tf.int64), -1 - e])
+    return tf.random.experimental.index_shuffle(offset, key, num_examples - 1)
+
+  return tf.where(epoch == epoch[0], shuffle(epoch[0]), shuffle(epoch[0] + 1))
+
+
+def host_step_positions(*, local_batch: int, process_index: int, process_count: int,
+                        start_step: int = 0) -> tf.data.Dataset:
+  """`host_positions` a step at a time: one [local_batch] vector per step."""
+  b, big = local_batch, local_batch * process_count
+  return tf.data.Dataset.range(start_step, 2 ** 62 // big).map(
+      lambda s: s * big + process_index * b + tf.range(b, dtype=tf.int64))
+
+
 def host_positions(*, local_batch: int, process_index: int, process_count: int,
                    start_step: int = 0) -> tf.data.Dataset:
   """Endless stream of the global positions this host reads, from `start_step` on."""

@@ -27,6 +27,8 @@ class ArrayReader:
     self._tensors = None
     self._name = name
     self.channels = int(tensors["image"].shape[-1]) if "image" in tensors else channels
+    # decoded images in memory: a batch is one gather (pipeline._whole_batches)
+    self.in_memory_images = "image" in tensors
 
   def __len__(self):
     return len(next(iter(self._arrays.values())))
@@ -158,6 +160,7 @@ class SubsetReader:
     self._extra = {k: np.asarray(v) for k, v in (extra or {}).items()}
     self._tensors = None
     self.channels = base.channels
+    self.in_memory_images = getattr(base, "in_memory_images", False)
 
   def __len__(self):
     return len(self._indices)

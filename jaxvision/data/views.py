@@ -83,6 +83,7 @@ def single_view(data_config, *, train: bool):
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
+  view.deterministic = not ops  # the seed is read by the ops only (pipeline.py batches these)
   if ops[:1] == ("random_resized_crop",):
     view.crop_window = lambda shape, seed: with_margin(shape, rrc_box(shape, seed))
   elif not ops and data_config.resize == "center_crop":
