@@ -28,10 +28,10 @@ def padded_view(augment=()):
 
 
 def per_example(view):
-  """The same view, marked random so that the pipeline maps it one example at a time."""
+  """The same view, marked unbatchable so that the pipeline maps it one example at a time."""
   def fn(example, seed):
     return view(example, seed)
-  fn.deterministic = False
+  fn.batchable = False
   return fn
 
 
@@ -67,9 +67,12 @@ def test_whole_batch_pixels_are_the_view_in_numpy():
     np.testing.assert_array_equal(batch["label"], labels[idx])
 
 
-def test_random_views_and_skipped_images_stay_per_example():
+def test_random_or_resizing_views_and_skipped_images_stay_per_example():
   src = random_source()
   assert not pipeline._batches_whole(src, padded_view(("flip",)), "train", 8)
+  data = base_data_config()
+  data.image_size, data.resize, data.augment = 10, "bilinear", ()
+  assert not pipeline._batches_whole(src, views.single_view(data, train=False), "train", 8)
   assert not pipeline._batches_whole(src, padded_view(), "train", 64)  # batch > dataset
   src.bad_images = "skip"
   assert not pipeline._batches_whole(src, padded_view(), "train", 8)

@@ -90,7 +90,7 @@ def _numpy_batches(ds, reader, batch_indices: Callable[[int], np.ndarray]) -> It
 
 def _whole_batches(source: Source, split: str, view: ViewFn, positions, *, seed: int):
   """positions [b] -> the batch's views, read with one gather and viewed by one vectorised
-  call: for in-memory images and a view without randomness (no augmentation), where the
+  call: for in-memory images and a view without randomness or resizing (views.py), where the
   per-example map of `_viewed` costs more than a small model's step (LeNet: the stream ate a
   third of the loop's time on 2 cores, BUILD_NOTES session 13). Equal to the per-example
   path, which the seed cannot change here (tests/test_whole_batches.py)."""
@@ -104,7 +104,7 @@ def _whole_batches(source: Source, split: str, view: ViewFn, positions, *, seed:
 def _batches_whole(source: Source, view: ViewFn, split: str, local_batch: int) -> bool:
   """Whether a batch can be read and viewed whole (see `_whole_batches`)."""
   reader = source.reader(split)
-  return (getattr(view, "deterministic", False) and getattr(reader, "in_memory_images", False)
+  return (getattr(view, "batchable", False) and getattr(reader, "in_memory_images", False)
           and source.bad_images != "skip" and local_batch <= source.num_examples[split])
 
 

@@ -83,7 +83,10 @@ def single_view(data_config, *, train: bool):
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
-  view.deterministic = not ops  # the seed is read by the ops only (pipeline.py batches these)
+  # A batch at a time (pipeline._whole_batches) when nothing is random (the seed is read by
+  # the ops only) and every op vectorises: tf.vectorized_map has no converter for the resize
+  # kernel and would run it example by example in a while_loop.
+  view.batchable = not ops and data_config.resize in ("pad", "none")
   if ops[:1] == ("random_resized_crop",):
     view.crop_window = lambda shape, seed: with_margin(shape, rrc_box(shape, seed))
   elif not ops and data_config.resize == "center_crop":
