@@ -1,4 +1,4 @@
-"""Whole-batch reads (pipeline._whole_batches): in-memory images under a view without
+"""Whole-batch reads (pipeline._read_and_view): in-memory images under a view without
 randomness are gathered and viewed a batch at a time. The batches must be the ones the
 per-example path makes, and their pixels the view written out in numpy."""
 

@@ -31,14 +31,19 @@ def host_batch(global_batch: int, process_count: int) -> int:
   return global_batch // process_count
 
 
+def _shuffle(offset, epoch, *, num_examples: int, seed: int):
+  """perm_{seed, epoch}(offset), offset a scalar or a vector of one epoch's offsets."""
+  key = tf.stack([tf.constant(seed, tf.int64), -1 - epoch])
+  return tf.random.experimental.index_shuffle(offset, key, num_examples - 1)
+
+
 def permuted(position, *, num_examples: int, seed: int):
   """Index of the example at stream position `position` (a tf int64 scalar)."""
   position = tf.cast(position, tf.int64)
-  epoch, offset = position // num_examples, position % num_examples
   if num_examples == 1:
     return tf.zeros_like(position)
-  key = tf.stack([tf.constant(seed, tf.int64), -1 - epoch])
-  return tf.random.experimental.index_shuffle(offset, key, num_examples - 1)
+  return _shuffle(position % num_examples, position // num_examples,
+                  num_examples=num_examples, seed=seed)
 
 
 def permuted_batch(positions, *, num_examples: int, seed: int):
@@ -48,17 +53,15 @@ def permuted_batch(positions, *, num_examples: int, seed: int):
   if num_examples == 1:
     return tf.zeros_like(positions)
   epoch, offset = positions // num_examples, positions % num_examples
-
-  def shuffle(e):
-    key = tf.stack([tf.constant(seed, tf.int64), -1 - e])
-    return tf.random.experimental.index_shuffle(offset, key, num_examples - 1)
-
-  return tf.where(epoch == epoch[0], shuffle(epoch[0]), shuffle(epoch[0] + 1))
+  first, second = (_shuffle(offset, e, num_examples=num_examples, seed=seed)
+                   for e in (epoch[0], epoch[0] + 1))
+  return tf.where(epoch == epoch[0], first, second)
 
 
 def host_step_positions(*, local_batch: int, process_index: int, process_count: int,
                         start_step: int = 0) -> tf.data.Dataset:
-  """`host_positions` a step at a time: one [local_batch] vector per step."""
+  """Endless stream of the [local_batch] vectors of global positions this host reads, one
+  per step from `start_step` on."""
   b, big = local_batch, local_batch * process_count
   return tf.data.Dataset.range(start_step, 2 ** 62 // big).map(
       lambda s: s * big + process_index * b + tf.range(b, dtype=tf.int64))
@@ -66,13 +69,9 @@ def host_step_positions(*, local_batch: int, process_index: int, process_count: 
 
 def host_positions(*, local_batch: int, process_index: int, process_count: int,
                    start_step: int = 0) -> tf.data.Dataset:
-  """Endless stream of the global positions this host reads, from `start_step` on."""
-  b, big = local_batch, local_batch * process_count
-
-  def position(k):
-    return (k // b) * big + process_index * b + k % b
-
-  return tf.data.Dataset.range(start_step * b, 2 ** 62).map(position)
+  """`host_step_positions` one position at a time."""
+  return host_step_positions(local_batch=local_batch, process_index=process_index,
+                             process_count=process_count, start_step=start_step).unbatch()
 
 
 def step_indices(step: int, *, num_examples: int, seed: int, global_batch: int,

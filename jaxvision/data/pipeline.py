@@ -88,21 +88,18 @@ def _numpy_batches(ds, reader, batch_indices: Callable[[int], np.ndarray]) -> It
     yield batch
 
 
-def _whole_batches(source: Source, split: str, view: ViewFn, positions, *, seed: int):
-  """positions [b] -> the batch's views, read with one gather and viewed by one vectorised
-  call: for in-memory images and a view without randomness or resizing (views.py), where the
+def _read_and_view(reader, view: ViewFn, indices):
+  """Examples `indices` read with one gather and viewed by one vectorised call: for
+  in-memory images and a view without randomness or resizing (`_batches_whole`), where the
   per-example map of `_viewed` costs more than a small model's step (LeNet: the stream ate a
   third of the loop's time on 2 cores, BUILD_NOTES session 13). Equal to the per-example
-  path, which the seed cannot change here (tests/test_whole_batches.py)."""
-  reader = source.reader(split)
-  n = source.num_examples[split]
-  unused_seed = _example_seed(seed, 0)
-  example = reader.read(order.permuted_batch(positions, num_examples=n, seed=seed))
-  return tf.vectorized_map(lambda e: view(e, unused_seed), example)
+  path; the seed is read by no op of such a view (tests/test_whole_batches.py)."""
+  unused_seed = _example_seed(0, 0)
+  return tf.vectorized_map(lambda e: view(e, unused_seed), reader.read(indices))
 
 
 def _batches_whole(source: Source, view: ViewFn, split: str, local_batch: int) -> bool:
-  """Whether a batch can be read and viewed whole (see `_whole_batches`)."""
+  """Whether a batch can be read and viewed whole (`_read_and_view`)."""
   reader = source.reader(split)
   return (getattr(view, "batchable", False) and getattr(reader, "in_memory_images", False)
           and source.bad_images != "skip" and local_batch <= source.num_examples[split])
@@ -117,7 +114,9 @@ def train_batches(source: Source, view: ViewFn, *, split: str = "train", local_b
   if _batches_whole(source, view, split, local_batch):
     ds = order.host_step_positions(local_batch=local_batch, process_index=process_index,
                                    process_count=process_count, start_step=start_step)
-    ds = ds.map(lambda p: _whole_batches(source, split, view, p, seed=seed),
+    reader = source.reader(split)
+    ds = ds.map(lambda p: _read_and_view(reader, view,
+                                         order.permuted_batch(p, num_examples=n, seed=seed)),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:
     positions = order.host_positions(local_batch=local_batch, process_index=process_index,
@@ -157,10 +156,8 @@ def eval_batches(source: Source, view: ViewFn, *, split: str, local_batch: int,
   mask = (np.arange(rows) < stop - first).astype(np.int32)
   if _batches_whole(source, view, split, 1):
     reader = source.reader(split)
-    unused_seed = _example_seed(0, 0)
     ds = tf.data.Dataset.from_tensor_slices((indices, mask)).batch(local_batch)
-    ds = ds.map(lambda i, m: dict(tf.vectorized_map(lambda e: view(e, unused_seed),
-                                                    reader.read(i)), mask=m),
+    ds = ds.map(lambda i, m: dict(_read_and_view(reader, view, i), mask=m),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   else:
     ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(rows, np.int64), mask))

@@ -27,7 +27,7 @@ class ArrayReader:
     self._tensors = None
     self._name = name
     self.channels = int(tensors["image"].shape[-1]) if "image" in tensors else channels
-    # decoded images in memory: a batch is one gather (pipeline._whole_batches)
+    # decoded images in memory: a batch is one gather (pipeline._read_and_view)
     self.in_memory_images = "image" in tensors
 
   def __len__(self):

@@ -83,7 +83,7 @@ def single_view(data_config, *, train: bool):
     image = augment.normalize(image, mean=mean, std=std)
     return {"image": image, "label": example["label"]}
 
-  # A batch at a time (pipeline._whole_batches) when nothing is random (the seed is read by
+  # A batch at a time (pipeline._read_and_view) when nothing is random (the seed is read by
   # the ops only) and every op vectorises: tf.vectorized_map has no converter for the resize
   # kernel and would run it example by example in a while_loop.
   view.batchable = not ops and data_config.resize in ("pad", "none")
