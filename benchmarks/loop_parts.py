@@ -36,19 +36,13 @@ class LoopParts:
 def build(config_path: str, overrides, total_steps: int) -> LoopParts:
   import jax
 
-  from jaxvision.config_loading import load_config_file
+  from jaxvision.config_loading import apply_overrides, load_config_file
   from jaxvision.train import experiment
   from jaxvision.train.optim import make_optimizer
   from jaxvision.train.step import compile_train_step
 
   config = load_config_file(config_path)
-  for item in overrides:
-    key, value = item[len("--config."):].split("=", 1)
-    node = config
-    *parents, last = key.split(".")
-    for p in parents:
-      node = node[p]
-    node[last] = type(node[last])(value)
+  apply_overrides(config, list(overrides))  # the CLI's parser: tuples, bools, unknown keys
   with config.unlocked():
     config.num_train_steps = total_steps
   exp = experiment.build_experiment(config, "/tmp/unused")

@@ -154,7 +154,7 @@ def eval_batches(source: Source, view: ViewFn, *, split: str, local_batch: int,
   indices = np.full(rows, first if first < total else 0, np.int64)
   indices[:stop - first] = np.arange(first, stop)
   mask = (np.arange(rows) < stop - first).astype(np.int32)
-  if _batches_whole(source, view, split, 1):
+  if _batches_whole(source, view, split, 1):  # fixed indices: any batch size reads whole
     reader = source.reader(split)
     ds = tf.data.Dataset.from_tensor_slices((indices, mask)).batch(local_batch)
     ds = ds.map(lambda i, m: dict(_read_and_view(reader, view, i), mask=m),
