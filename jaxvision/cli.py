@@ -20,6 +20,12 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+from jaxvision import host_memory, xla_cpu_flags  # noqa: E402
+
+# Before JAX's CPU backend starts: XLA's Eigen convolutions, not YNNPACK's
+# (jaxvision/xla_cpu_flags.py says why and when not).
+xla_cpu_flags.use_eigen_convolutions()
+
 from jaxvision import __version__, paths  # noqa: E402
 from jaxvision.commands import (bench, compare, import_weights, models, report,  # noqa: E402
                                 train, zero_shot)
@@ -74,5 +80,13 @@ def main(argv=None) -> int:
     return 130
 
 
+def command() -> int:
+  """The `jaxvision` executable (and `python -m jaxvision.cli`): main() in a process of its
+  own, whose freed step buffers stay in the process (jaxvision/host_memory.py). Tests call
+  main() inside pytest's long-lived process, which keeps glibc's defaults."""
+  host_memory.keep_freed_memory()
+  return main()
+
+
 if __name__ == "__main__":
-  sys.exit(main())
+  sys.exit(command())

@@ -18,6 +18,11 @@ try:
 except ImportError:
   pass
 
+from jaxvision import xla_cpu_flags  # noqa: E402
+
+# The CPU convolution engine `jaxvision` itself starts JAX with, so tests run what users run.
+xla_cpu_flags.use_eigen_convolutions()
+
 import jax  # noqa: E402
 
 jax.config.update("jax_num_cpu_devices", 8)

@@ -25,6 +25,14 @@ convs on maps of 4x4 and more with up to 128 channels, where XLA's spatial convo
 1.1-2.4x faster than the materialised patches. Two measured shapes disagree with the rule
 by less than the gap the rule closes (ResNet-50's 7x7/2 stem, GEMM 1.16x; a 5x5 64->192
 conv on 7x7 maps, GEMM 1.4x). Either choice computes the same function; only speed differs.
+
+Session 14 found that jaxlib 0.10's XLA:CPU ran those convolutions through YNNPACK, on one
+core; `jaxvision` now starts JAX with XLA's own (Eigen) convolutions instead
+(jaxvision/xla_cpu_flags.py), which made XLA's column 1.1-3.3x faster per layer. Measured
+again under Eigen (BUILD_NOTES.md, session 14), the GEMM still wins on outputs of at most 2x2
+(5.8-14x) and on LeNet's C1 and C5 (1.4x, 2.7x); on 1x1 kernels and 256+ channels the two tie
+or XLA's is faster per layer (0.6-1.0x), yet on the whole ResNet-50 step the rule as written
+beat both all-XLA (1.18x) and all-GEMM (1.12x), so it was kept for both engines.
 """
 
 import jax
