@@ -169,8 +169,9 @@ def in_processes(names, argv, steps: int, rounds: int, ynn_name: str) -> dict:
   """Median seconds per column, each round one fresh process per column, order rotated.
 
   Why processes: PyTorch in the same process slowed the JAX steps next to it by 15-25%
-  (ResNet-50 at 224: jaxvision 7.6 s alone vs 8.7 s beside torch; BUILD_NOTES session 14),
-  and a process holding five ResNet-50s swaps its caches between them.
+  (ResNet-50 at 224: jaxvision 7.6 s beside the bare step vs 8.7 s beside torch; BUILD_NOTES
+  session 14), and a fresh process per round also samples the start-up state of each
+  (allocator, thread pools) instead of one.
   """
   times = {name: [] for name in names}
   for r in range(rounds):
@@ -180,8 +181,8 @@ def in_processes(names, argv, steps: int, rounds: int, ynn_name: str) -> dict:
         env["XLA_FLAGS"] = " ".join([f for f in env.get("XLA_FLAGS", "").split()
                                      if not f.startswith(YNN_CONVS.split("=")[0])] + [YNN_CONVS])
       out = subprocess.run([sys.executable, os.path.abspath(__file__), *argv, "--column", name,
-                            "--steps", str(steps)], env=env, check=True, capture_output=True,
-                           text=True).stdout
+                            "--steps", str(steps)], env=env, check=True,
+                           stdout=subprocess.PIPE, text=True).stdout  # stderr: shown
       column = json.loads(out.strip().splitlines()[-1])
       if column is None:
         print(f"  (no {name} column: it could not be built)")
