@@ -19,12 +19,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from jaxvision import host_memory, xla_cpu_flags  # noqa: E402
+from benchmarks.process_setup import like_the_jaxvision_command  # noqa: E402
 
-# What `jaxvision` runs: XLA's Eigen convolutions on the CPU (before JAX starts), freed
-# buffers kept in the process (jaxvision/host_memory.py).
-xla_cpu_flags.use_eigen_convolutions()
-host_memory.keep_freed_memory()
+like_the_jaxvision_command()
 
 # (label, batch, input hw, cin, cout, kernel, stride, padding)
 SHAPES = [

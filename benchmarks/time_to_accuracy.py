@@ -73,11 +73,9 @@ def validation_folder(source: str, out: str) -> str:
 
 def bare(data_dir, model_name, batch_size, epochs, optimizer, lr, mean, std, seed):
   """The bare loop; prints one JSON line per epoch: {"epoch", "accuracy"}."""
-  from jaxvision import host_memory, xla_cpu_flags
+  from benchmarks.process_setup import like_the_jaxvision_command
 
-  # The process settings the jaxvision arm's command starts with, so the ratio measures code.
-  xla_cpu_flags.use_eigen_convolutions()
-  host_memory.keep_freed_memory()
+  like_the_jaxvision_command()  # what the jaxvision arm's command starts with
   import jax
   import jax.numpy as jnp
   import numpy as np
