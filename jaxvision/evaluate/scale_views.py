@@ -9,9 +9,9 @@ this one view, and the crops are cut on the device rather than shipped 150 times
 Imports TensorFlow: used on the input side only.
 """
 
-import tensorflow as tf
+from jaxvision.data import augment, views  # first: jaxvision.data imports TensorFlow lightly
 
-from jaxvision.data import augment, views
+import tensorflow as tf  # noqa: E402
 
 
 def scales_view(data_config, scales):

@@ -61,9 +61,28 @@ class _ObjectRecordWriterFactory:
     del path  # object stores have no folders to create
 
 
-def _tensorboard_writer(logdir, start_step):
+def _import_tensorboardx():
+  """tensorboardX's modules, imported without torch.
+
+  tensorboardX imports torch whenever it is installed (to accept torch tensors, which we never
+  pass): 3 s of every `jaxvision train` start with the [interop] extra. Hidden for the import
+  (`import torch` then raises ImportError, which tensorboardX expects), unless torch is loaded
+  already; later imports of torch are not affected.
+  """
+  hide = "torch" not in sys.modules
+  if hide:
+    sys.modules["torch"] = None
   try:
     from tensorboardX import SummaryWriter, record_writer
+  finally:
+    if hide:
+      del sys.modules["torch"]
+  return SummaryWriter, record_writer
+
+
+def _tensorboard_writer(logdir, start_step):
+  try:
+    SummaryWriter, record_writer = _import_tensorboardx()
   except ImportError:
     return None
   for scheme in paths.REMOTE_SCHEMES:
