@@ -13,6 +13,7 @@ import time
 import jax
 
 from jaxvision import paths
+from jaxvision.import_without import module_hidden
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -69,14 +70,8 @@ def _import_tensorboardx():
   (`import torch` then raises ImportError, which tensorboardX expects), unless torch is loaded
   already; later imports of torch are not affected.
   """
-  hide = "torch" not in sys.modules
-  if hide:
-    sys.modules["torch"] = None
-  try:
+  with module_hidden("torch"):
     from tensorboardX import SummaryWriter, record_writer
-  finally:
-    if hide:
-      del sys.modules["torch"]
   return SummaryWriter, record_writer
 
 
