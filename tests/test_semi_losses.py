@@ -1,6 +1,8 @@
 """Tri-Net and MixMatch pieces against hand computations and numpy (tests/test_losses_consistency.py
 covers sharpen, mixup, the MixMatch losses, the ramp-up, EMA and the agreement rule)."""
 
+from types import SimpleNamespace
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 
 from jaxvision.losses import consistency
-from jaxvision.models.trinet import TriNet, vote
+from jaxvision.models.trinet import TriNet, TriNetCNN13, vote
 from jaxvision.objectives.mixmatch import MixMatch, guess_labels, mix_with_shuffle
 from jaxvision.objectives.trinet import per_head_loss
 from jaxvision.objectives import trinet_rounds
@@ -271,3 +273,32 @@ def test_class_balanced_pseudo_labels_by_hand():
   np.testing.assert_array_equal(keep, [False, True, False, True, False, False])
   _, keep = consistency.class_balanced_pseudo_labels(pj, pk, count=6, prior=[2, 1, 0])
   np.testing.assert_array_equal(keep, [True, True, True, True, False, False])  # quotas 4, 2, 0
+
+
+@pytest.mark.parametrize("model", [
+    TriNet(stages=(1, 1, 1), widths=(4, 4, 8), num_classes=5, dropout_rate=0.5),
+    TriNetCNN13(num_classes=5, widths=(4, 4, 8, 4, 4))], ids=["resnet", "cnn13"])
+def test_predict_pool_dropout_passes_equal_whole_model_passes(model):
+  """predict_pool's K dropout passes equal K whole-model applies with the documented keys,
+  batch by batch; for TriNet (dropout after pooling) also when they read pooled_features."""
+  x = jax.random.normal(jax.random.key(0), (7, 12, 12, 1))
+  variables = model.init(jax.random.key(1), x)
+  batches = [x[:4], x[4:]]
+  base = jax.random.key(11)
+  want = np.stack([np.concatenate([
+      jax.nn.softmax(model.apply(variables, b, mc_dropout=True,
+                                 rngs={"dropout": jax.random.fold_in(base, k * 100_003 + i)}), -1)
+      for i, b in enumerate(batches)]) for k in range(3)])
+  exp = SimpleNamespace(model=model)
+  inputs = [(batches, False)]
+  if getattr(model, "dropout_after_pooling", False):
+    inputs.append(([trinet_rounds.pooled_features(exp, variables, [b]) for b in batches], True))
+  for rows, pooled in inputs:
+    got = trinet_rounds.predict_pool(exp, variables, rows, dropout_passes=3, seed=11,
+                                     pooled=pooled)
+    assert got.shape == (3, 7, 3, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(got[0], got[1])  # the passes draw different masks
+    np.testing.assert_allclose(trinet_rounds.predict_pool(exp, variables, rows, pooled=pooled),
+                               jax.nn.softmax(model.apply(variables, x), -1),
+                               rtol=1e-5, atol=1e-6)

@@ -58,11 +58,37 @@ class TriNet(nn.Module):
   dtype: Any = jnp.float32
   param_dtype: Any = jnp.float32
 
+  # Dropout sits only after each head's pooling, so K stability passes can share one pass
+  # of everything below it (objectives/trinet_rounds.predict_pool reads this).
+  dropout_after_pooling = True
+
   @nn.compact
-  def __call__(self, x, *, train: bool = False, mc_dropout: bool = False):
+  def __call__(self, x, *, train: bool = False, mc_dropout: bool = False, part: str = "all"):
+    """part="all": (N, 3, C) logits. part="pooled": (N, 3, D) each head's pooled features,
+    before its dropout. part="classifiers": x is such (N, 3, D) features; returns the logits.
+    The parts use the same submodules, so "classifiers" draws the same dropout masks from
+    the same rngs as "all" does."""
     if not 0 < self.shared_stages < len(self.stages):
       raise ValueError(f"shared_stages must be in 1..{len(self.stages) - 1}, "
                        f"got {self.shared_stages}")
+    if part not in ("all", "pooled", "classifiers"):
+      raise ValueError(f"part must be 'all', 'pooled' or 'classifiers', got {part!r}")
+    pooled = ([x[:, v] for v in range(NUM_HEADS)] if part == "classifiers"
+              else self._pooled(x, train=train))
+    if part == "pooled":
+      return jnp.stack(pooled, axis=1)
+    outs = []
+    for v in range(NUM_HEADS):
+      h = nn.Dropout(self.dropout_rate, deterministic=not (train or mc_dropout),
+                     name=f"dropout{v + 1}")(pooled[v])
+      outs.append(nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
+                           name=f"fc{v + 1}")(h))
+    return jnp.stack(outs, axis=1)
+
+  def _pooled(self, x, *, train: bool):
+    """[(N, D)] * 3: each head's pooled features (a list, not one stacked array, so the
+    training step compiles to the same program, and the same losses bit for bit, as before
+    the parts existed)."""
     kw = dict(norm=self.norm, conv_impl=self.conv_impl, dtype=self.dtype,
               param_dtype=self.param_dtype)
     x = x.astype(self.dtype)
@@ -74,16 +100,8 @@ class TriNet(nn.Module):
                                  param_dtype=self.param_dtype)(x))
     s = self.shared_stages
     x = _Stages(self.stages[:s], self.widths[:s], 0, name="shared", **kw)(x, train=train)
-    outs = []
-    for v in range(NUM_HEADS):
-      h = _Stages(self.stages[s:], self.widths[s:], s, name=f"head{v + 1}", **kw)(
-          x, train=train)
-      h = jnp.mean(h, axis=(1, 2))
-      h = nn.Dropout(self.dropout_rate, deterministic=not (train or mc_dropout),
-                     name=f"dropout{v + 1}")(h)
-      outs.append(nn.Dense(self.num_classes, dtype=self.dtype, param_dtype=self.param_dtype,
-                           name=f"fc{v + 1}")(h))
-    return jnp.stack(outs, axis=1)
+    return [jnp.mean(_Stages(self.stages[s:], self.widths[s:], s, name=f"head{v + 1}", **kw)(
+        x, train=train), axis=(1, 2)) for v in range(NUM_HEADS)]
 
 
 

@@ -33,6 +33,7 @@ Imports TensorFlow (jaxvision.data) only inside prepare_round: importing objecti
 TF-free.
 """
 
+import functools
 import json
 import time
 
@@ -88,19 +89,34 @@ def smeared_round(labels_l, num_classes, s, seed, r):
   return targets, np.ones((len(labels_l), 3), np.float32)
 
 
-def predict_pool(exp, variables, batches, *, dropout_passes=0, seed=0):
-  """(N, 3, C) head probabilities in eval mode, or (K, N, 3, C) with dropout on."""
-  apply = jax.jit(lambda v, x: jax.nn.softmax(
-      exp.model.apply(v, x, train=False).astype(jnp.float32), -1))
-  apply_mc = jax.jit(lambda v, x, key: jax.nn.softmax(exp.model.apply(
-      v, x, train=False, mc_dropout=True, rngs={"dropout": key}).astype(jnp.float32), -1))
+def pooled_features(exp, variables, batches):
+  """(N, 3, D) each head's pooled features in eval mode, for a model whose dropout sits only
+  after pooling (`dropout_after_pooling`, models.trinet.TriNet): what predict_pool(pooled=True)
+  reads, so one convolution pass serves the eval probabilities and every dropout pass."""
+  apply = jax.jit(lambda v, x: exp.model.apply(v, x, train=False, part="pooled"))
+  return np.concatenate([np.asarray(apply(variables, x)) for x in batches])
+
+
+def predict_pool(exp, variables, batches, *, dropout_passes=0, seed=0, pooled=False):
+  """(N, 3, C) head probabilities in eval mode, or (K, N, 3, C) with dropout on; batches of
+  images, or of pooled_features' rows with `pooled`. Pass k of batch i draws its masks from
+  fold_in(key(seed), k * 100_003 + i), the same masks either way."""
+  def probs(v, x, **kw):
+    logits = (exp.model.apply(v, x, part="classifiers", **kw) if pooled
+              else exp.model.apply(v, x, train=False, **kw))
+    return jax.nn.softmax(logits.astype(jnp.float32), -1)
+
   if not dropout_passes:
+    apply = jax.jit(probs)
     return np.concatenate([np.asarray(apply(variables, x)) for x in batches])
   base = jax.random.key(seed)
-  return np.stack([
-      np.concatenate([np.asarray(apply_mc(variables, x, jax.random.fold_in(base, k * 100_003 + i)))
-                      for i, x in enumerate(batches)])
-      for k in range(dropout_passes)])
+  keys = lambda i: jnp.stack([jax.random.fold_in(base, k * 100_003 + i)
+                              for k in range(dropout_passes)])
+  over_keys = jax.vmap if pooled else lambda f: functools.partial(jax.lax.map, f)
+  mc = jax.jit(lambda v, x, ks: over_keys(  # (K, n, 3, C) for one batch
+      lambda key: probs(v, x, mc_dropout=True, rngs={"dropout": key}))(ks))
+  return np.concatenate([np.asarray(mc(variables, x, keys(i))) for i, x in enumerate(batches)],
+                        axis=1)
 
 
 def pseudo_label_round(probs, mc_probs_fn, sigma_t, s, prior=None):
@@ -171,10 +187,16 @@ def prepare_round(r: int, exp, variables) -> None:
   eye = np.eye(c, dtype=np.float32)
   pool = np.sort(np.random.default_rng([config.seed, r]).choice(
       unlabeled, pool_size, replace=False))
-  batches = lambda idx: list(trinet_data.eval_batches(images[idx], config.data,
-                                                      s.predict_batch))
-  probs = predict_pool(exp, variables, batches(pool))
-  mc_fn = lambda idx: predict_pool(exp, variables, batches(pool[idx]),
+  # rows(pos): batches of the pool's rows at positions `pos`, as the heads' inputs
+  rows = lambda pos: list(trinet_data.eval_batches(images[pool[pos]], config.data,
+                                                   s.predict_batch))
+  pooled = getattr(exp.model, "dropout_after_pooling", False)
+  if pooled:  # one convolution pass over the pool; the rest reads its pooled features
+    features = pooled_features(exp, variables, rows(np.arange(len(pool))))
+    rows = lambda pos: [features[pos[i:i + s.predict_batch]]
+                        for i in range(0, len(pos), s.predict_batch)]
+  probs = predict_pool(exp, variables, rows(np.arange(len(pool))), pooled=pooled)
+  mc_fn = lambda pos: predict_pool(exp, variables, rows(pos), pooled=pooled,
                                    dropout_passes=s.des_passes, seed=config.seed + r)
   prior = (np.bincount(hidden[labeled], minlength=c) / len(labeled)
            if s.class_balance else None)  # the labeled set's own proportions
