@@ -281,14 +281,14 @@ def test_class_balanced_pseudo_labels_by_hand():
 def test_predict_pool_dropout_passes_equal_whole_model_passes(model):
   """predict_pool's K dropout passes equal K whole-model applies with the documented keys,
   batch by batch; for TriNet (dropout after pooling) also when they read pooled_features."""
-  x = jax.random.normal(jax.random.key(0), (7, 12, 12, 1))
+  x = jax.random.normal(jax.random.key(0), (8, 12, 12, 1))  # two batches of 4: one compile each
   variables = model.init(jax.random.key(1), x)
   batches = [x[:4], x[4:]]
   base = jax.random.key(11)
-  want = np.stack([np.concatenate([
-      jax.nn.softmax(model.apply(variables, b, mc_dropout=True,
-                                 rngs={"dropout": jax.random.fold_in(base, k * 100_003 + i)}), -1)
-      for i, b in enumerate(batches)]) for k in range(3)])
+  whole = jax.jit(lambda b, key: jax.nn.softmax(  # jitted: eager applies compile op by op
+      model.apply(variables, b, mc_dropout=True, rngs={"dropout": key}), -1))
+  want = np.stack([np.concatenate([whole(b, jax.random.fold_in(base, k * 100_003 + i))
+                                   for i, b in enumerate(batches)]) for k in range(3)])
   exp = SimpleNamespace(model=model)
   inputs = [(batches, False)]
   if getattr(model, "dropout_after_pooling", False):
@@ -296,9 +296,9 @@ def test_predict_pool_dropout_passes_equal_whole_model_passes(model):
   for rows, pooled in inputs:
     got = trinet_rounds.predict_pool(exp, variables, rows, dropout_passes=3, seed=11,
                                      pooled=pooled)
-    assert got.shape == (3, 7, 3, 5)
+    assert got.shape == (3, 8, 3, 5)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not np.allclose(got[0], got[1])  # the passes draw different masks
     np.testing.assert_allclose(trinet_rounds.predict_pool(exp, variables, rows, pooled=pooled),
-                               jax.nn.softmax(model.apply(variables, x), -1),
+                               jax.jit(lambda x: jax.nn.softmax(model.apply(variables, x), -1))(x),
                                rtol=1e-5, atol=1e-6)
