@@ -59,7 +59,7 @@ class TriNet(nn.Module):
   param_dtype: Any = jnp.float32
 
   # Dropout sits only after each head's pooling, so K stability passes can share one pass
-  # of everything below it (objectives/trinet_rounds.predict_pool reads this).
+  # of everything below it (objectives/trinet_rounds.prepare_round reads this).
   dropout_after_pooling = True
 
   @nn.compact
