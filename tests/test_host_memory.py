@@ -64,3 +64,47 @@ def test_freed_step_buffers_are_not_faulted_back_in():
   # mapped afresh), a few hundred or none kept (BUILD_NOTES.md, session 14).
   assert default > 1000, default
   assert kept < default / 4, (kept, default)
+
+
+# A worker thread allocating, touching and freeing a 96 MiB block, as XLA's threads do with a
+# step's buffers: prints the minor page faults per round after the first. "two" sets only
+# M_MMAP_MAX 0 and M_TRIM_THRESHOLD -1 (session 14's settings), "keep" host_memory's.
+_THREAD = """
+import ctypes, resource, sys, threading
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+if sys.argv[1] == "keep":
+  from jaxvision import host_memory
+  assert host_memory.keep_freed_memory()
+else:
+  assert libc.mallopt(-4, 0) and libc.mallopt(-1, -1)
+SIZE, ROUNDS = 96 << 20, 6
+faults = []
+def work():
+  for _ in range(ROUNDS):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    p = libc.malloc(SIZE)
+    ctypes.memset(p, 1, SIZE)
+    libc.free(p)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+t = threading.Thread(target=work)
+t.start(); t.join()
+print(sum(faults[1:]) / (ROUNDS - 1))
+"""
+
+
+def _thread_faults_per_round(mode: str) -> float:
+  proc = subprocess.run([sys.executable, "-c", _THREAD, mode], capture_output=True, text=True,
+                        timeout=120)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  return float(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_threads_large_freed_block_is_not_faulted_back_in():
+  pages = (96 << 20) / os.sysconf("SC_PAGE_SIZE")
+  # In a thread's own arena glibc maps a block over 64 MiB afresh each time, whatever
+  # M_MMAP_MAX says: every page faults again (24,576 pages of 4 KiB). With one arena the
+  # block is reused.
+  assert _thread_faults_per_round("two") > 0.9 * pages
+  assert _thread_faults_per_round("keep") < 0.01 * pages
