@@ -102,9 +102,11 @@ def _thread_faults_per_round(mode: str) -> float:
 
 
 def test_a_threads_large_freed_block_is_not_faulted_back_in():
-  pages = (96 << 20) / os.sysconf("SC_PAGE_SIZE")
   # In a thread's own arena glibc maps a block over 64 MiB afresh each time, whatever
-  # M_MMAP_MAX says: every page faults again (24,576 pages of 4 KiB). With one arena the
-  # block is reused.
-  assert _thread_faults_per_round("two") > 0.9 * pages
-  assert _thread_faults_per_round("keep") < 0.01 * pages
+  # M_MMAP_MAX says: every page faults again (measured: 24,577 a round, the block's 24,576
+  # pages of 4 KiB; fewer where transparent huge pages back it). With one arena the block
+  # is reused (measured: 0).
+  two = _thread_faults_per_round("two")
+  keep = _thread_faults_per_round("keep")
+  assert two >= 48, two  # 96 MiB is at least 48 pages of 2 MiB
+  assert keep < two / 20, (keep, two)
