@@ -87,6 +87,16 @@ def test_eval_covers_every_example_once_with_equal_batches(hosts):
   assert len(set(lengths)) == 1
 
 
+
+def test_eval_batches_pass_again_and_again_over_the_same_examples():
+  # Periodic evaluation keeps one EvalBatches per split (evaluate/evaluators.py): each pass
+  # must cover the split again, in the same order.
+  src, view = numbered_source(50), identity_view()
+  batches = pipeline.EvalBatches(src, view, split="test", local_batch=8)
+  passes = [[(list(ids(b)), list(b["mask"])) for b in batches] for _ in range(3)]
+  assert passes[0] == passes[1] == passes[2]
+  assert sorted(i for b, m in passes[0] for i, k in zip(b, m) if k) == list(range(50))
+
 def test_digits_split_is_fixed_and_stratified():
   src = sources.load_digits_source()
   assert src.num_examples == {"train": 1437, "test": 360}

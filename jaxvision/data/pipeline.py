@@ -139,31 +139,49 @@ def num_eval_batches(num_examples: int, local_batch: int, process_count: int) ->
                           process_count=process_count)[2]
 
 
+class EvalBatches:
+  """Every example of `split` once, in order, with 'mask' 1 for real examples, 0 for padding;
+  iterable again and again. The tf.data pipeline is built once: building it traces its map
+  (about 0.4 s for the whole-batch view on 2 cores, which the per-epoch evaluation of a small
+  model paid every time; BUILD_NOTES.md, session 17). It has no randomness, so every pass
+  yields the same batches."""
+
+  def __init__(self, source: Source, view: ViewFn, *, split: str, local_batch: int,
+               process_index: int = 0, process_count: int = 1,
+               max_examples: int | None = None):
+    total = source.num_examples[split]
+    if max_examples:
+      total = min(total, max_examples)
+    first, stop, batches = order.eval_slice(total, local_batch=local_batch,
+                                            process_index=process_index,
+                                            process_count=process_count)
+    rows = batches * local_batch
+    # Padding rows re-read example `first` (or 0) and are masked out.
+    indices = np.full(rows, first if first < total else 0, np.int64)
+    indices[:stop - first] = np.arange(first, stop)
+    mask = (np.arange(rows) < stop - first).astype(np.int32)
+    if _batches_whole(source, view, split, 1):  # fixed indices: any batch size reads whole
+      reader = source.reader(split)
+      ds = tf.data.Dataset.from_tensor_slices((indices, mask)).batch(local_batch)
+      ds = ds.map(lambda i, m: dict(_read_and_view(reader, view, i), mask=m),
+                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+      ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(rows, np.int64), mask))
+      ds = _map(ds, _viewed(source, split, view, 0), source, source.num_examples[split],
+                masked=True)
+      ds = ds.batch(local_batch, drop_remainder=True)
+    ds = ds.prefetch(PREFETCH_BATCHES)
+    self._ds, self._reader = ds, source.reader(split)
+    self._batch_indices = lambda k: indices[k * local_batch:(k + 1) * local_batch]
+
+  def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
+    return _numpy_batches(self._ds, self._reader, self._batch_indices)
+
+
 def eval_batches(source: Source, view: ViewFn, *, split: str, local_batch: int,
                  process_index: int = 0, process_count: int = 1,
                  max_examples: int | None = None) -> Iterator[dict[str, np.ndarray]]:
   """Every example of `split` once, in order, with 'mask' 1 for real examples, 0 for padding."""
-  total = source.num_examples[split]
-  if max_examples:
-    total = min(total, max_examples)
-  first, stop, batches = order.eval_slice(total, local_batch=local_batch,
-                                          process_index=process_index,
-                                          process_count=process_count)
-  rows = batches * local_batch
-  # Padding rows re-read example `first` (or 0) and are masked out.
-  indices = np.full(rows, first if first < total else 0, np.int64)
-  indices[:stop - first] = np.arange(first, stop)
-  mask = (np.arange(rows) < stop - first).astype(np.int32)
-  if _batches_whole(source, view, split, 1):  # fixed indices: any batch size reads whole
-    reader = source.reader(split)
-    ds = tf.data.Dataset.from_tensor_slices((indices, mask)).batch(local_batch)
-    ds = ds.map(lambda i, m: dict(_read_and_view(reader, view, i), mask=m),
-                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  else:
-    ds = tf.data.Dataset.from_tensor_slices((indices, np.zeros(rows, np.int64), mask))
-    ds = _map(ds, _viewed(source, split, view, 0), source, source.num_examples[split],
-              masked=True)
-    ds = ds.batch(local_batch, drop_remainder=True)
-  ds = ds.prefetch(PREFETCH_BATCHES)
-  return _numpy_batches(ds, source.reader(split),
-                        lambda k: indices[k * local_batch:(k + 1) * local_batch])
+  return iter(EvalBatches(source, view, split=split, local_batch=local_batch,
+                          process_index=process_index, process_count=process_count,
+                          max_examples=max_examples))

@@ -19,25 +19,43 @@ def classification_eval(exp, variables, split: str = "test", *, predict_fn=None,
     eval_step = _default_step(exp)
   else:
     eval_step = make_eval_step(predict_fn, exp.mesh)
-  local = exp.config.eval_batch_size // jax.process_count()
-  batches = pipeline.eval_batches(exp.source, view or views.single_view(exp.config.data,
-                                                                        train=False),
-                                  split=split, local_batch=local,
-                                  process_index=jax.process_index(),
-                                  process_count=jax.process_count())
+  if view is None:  # the center view: one pipeline per split and experiment
+    batches = _default_batches(exp, split)
+  else:
+    batches = _batches(exp, split, view)
   return evaluate(eval_step, variables, batches, exp.mesh)
 
 
-_LAST = [None, None]  # (experiment, its compiled default eval step)
+def _batches(exp, split, view):
+  return pipeline.EvalBatches(exp.source, view, split=split,
+                              local_batch=exp.config.eval_batch_size // jax.process_count(),
+                              process_index=jax.process_index(),
+                              process_count=jax.process_count())
+
+
+# (experiment, its compiled default eval step, its center-view batches by split)
+_LAST = [None, None, {}]
+
+
+def _newest(exp):
+  # Periodic evaluation of one run must not recompile nor rebuild its input pipeline; only
+  # the newest experiment's are kept, so finished experiments (and their models and data)
+  # are not held alive.
+  if _LAST[0] is not exp:
+    _LAST[:] = [exp, make_eval_step(lambda v, x: exp.model.apply(v, x, train=False),
+                                    exp.mesh), {}]
+  return _LAST
 
 
 def _default_step(exp):
-  # Periodic evaluation of one run must not recompile; only the newest experiment's step is
-  # kept, so finished experiments (and their models) are not held alive.
-  if _LAST[0] is not exp:
-    _LAST[:] = [exp, make_eval_step(lambda v, x: exp.model.apply(v, x, train=False),
-                                    exp.mesh)]
-  return _LAST[1]
+  return _newest(exp)[1]
+
+
+def _default_batches(exp, split):
+  cached = _newest(exp)[2]
+  if split not in cached:
+    cached[split] = _batches(exp, split, views.single_view(exp.config.data, train=False))
+  return cached[split]
 
 
 EVALUATORS = {
