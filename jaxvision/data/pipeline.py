@@ -160,8 +160,8 @@ class EvalBatches:
     indices = np.full(rows, first if first < total else 0, np.int64)
     indices[:stop - first] = np.arange(first, stop)
     mask = (np.arange(rows) < stop - first).astype(np.int32)
+    reader = source.reader(split)
     if _batches_whole(source, view, split, 1):  # fixed indices: any batch size reads whole
-      reader = source.reader(split)
       ds = tf.data.Dataset.from_tensor_slices((indices, mask)).batch(local_batch)
       ds = ds.map(lambda i, m: dict(_read_and_view(reader, view, i), mask=m),
                   num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -171,7 +171,7 @@ class EvalBatches:
                 masked=True)
       ds = ds.batch(local_batch, drop_remainder=True)
     ds = ds.prefetch(PREFETCH_BATCHES)
-    self._ds, self._reader = ds, source.reader(split)
+    self._ds, self._reader = ds, reader
     self._batch_indices = lambda k: indices[k * local_batch:(k + 1) * local_batch]
 
   def __iter__(self) -> Iterator[dict[str, np.ndarray]]:
