@@ -8,8 +8,8 @@ images (40 per class, config.semi) and nothing else.
 Hardware: 2-core CPU shared with two training runs (load average ~5). With the 5,000-image
 validation split (session 12; the labels drawn from the other 55,000): seed 0 test 0.7935
 (validation 0.8024), :resnet14 0.8006 (validation 0.8084); :resnet14 seeds 1 and 2 (session
-17, 2 min 35 s each alone): 0.7995 and 0.7985, mean over seeds 0-2 0.7995. Before it (all 60,000): test accuracy
-0.7916 on the full 10,000-image test split (EMA weights; 0.7392 at step 500) in 3 min 40 s,
+17, 2 min 35 s each alone): 0.7995 and 0.7985, mean over seeds 0-2 0.7995. Before it (all
+60,000): test accuracy 0.7916 on the full 10,000-image test split (EMA weights; 0.7392 at step 500) in 3 min 40 s,
 one seed (results/semi_compare/). Longer is not better here: 3000 steps with EMA 0.999 gave
 0.7716 (the 400 images are fitted long before); with weight decay 0.2 (ten times this) 0.7910.
 
